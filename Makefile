@@ -1,0 +1,43 @@
+# One-command entry points. `make test` and `make reproduce-all` each run `make setup` first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA_ROOT ?= data
+RUNS ?= runs
+PACKAGES := fer_seresnet emotic_context bodily_tsn emotionroi_ex
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test lint reproduce-all report clean-runs bench
+
+setup: $(STAMP)
+
+# Rebuilt only when the lock files or pyproject change; otherwise `make setup` is a no-op.
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.lock
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.lock
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	$(PY) -c "import shared_utils, torchvision, pytorch_grad_cam, cv2, av; print('setup ok: torch', __import__('torch').__version__, 'torchvision', torchvision.__version__)"
+	touch $(STAMP)
+
+test: setup
+	REPRO_NO_PROGRESS=1 $(PY) -m pytest -q tests
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+# Each package runs on $(DATA_ROOT)/<its dataset> when present, else on its demo dataset.
+reproduce-all: setup
+	@set -e; start=$$(date +%s); for pkg in $(PACKAGES); do \
+	  if [ -f $$pkg/reproduce.py ]; then \
+	    echo "== $$pkg"; $(PY) -m $$pkg.reproduce --data-root $(DATA_ROOT) --out $(RUNS)/$$pkg; \
+	  else echo "== $$pkg: not built yet, skipped"; fi; \
+	done; \
+	$(PY) -m shared_utils.report $(RUNS); \
+	echo "reproduce-all took $$(( $$(date +%s) - start )) s; summary in $(RUNS)/RESULTS.md"
+
+report: setup
+	$(PY) -m shared_utils.report $(RUNS)
+
+clean-runs:
+	rm -rf $(RUNS)

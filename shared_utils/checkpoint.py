@@ -1,0 +1,151 @@
+"""Checkpoints that resume exactly and never leave a half-written file under the final name.
+
+A training checkpoint holds model, optimizer, scheduler, GradScaler, epoch, RNG states and any
+extra plain data (best metric so far, early-stopping counter).  Everything is stored as tensors or
+plain Python values so it loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def atomic_write(path: str | Path, write_fn) -> None:
+    """Call ``write_fn(file_object)`` on a temporary file beside ``path``, fsync it, then rename.
+
+    If anything fails (or the process dies) midway, ``path`` still holds its previous content and
+    the temporary file is removed (or, after a hard kill, left under a ``.tmp`` name, never ``path``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write_fn(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    atomic_write(path, lambda handle: torch.save(state, handle))
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"error: checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # corrupt file, foreign pickle: say which file, not a pickle traceback
+        raise SystemExit(f"error: cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- RNG states
+def capture_rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state(legacy=False)
+    state = {
+        "python": random.getstate(),
+        "numpy": {
+            "bit_generator": np_state["bit_generator"],
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    np_state = state["numpy"]
+    np.random.set_state(
+        {
+            "bit_generator": np_state["bit_generator"],
+            "state": {"key": np_state["key"].numpy().astype(np.uint32), "pos": np_state["pos"]},
+            "has_gauss": np_state["has_gauss"],
+            "gauss": np_state["gauss"],
+        }
+    )
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# --------------------------------------------------------------------------- training state
+def training_state(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    scaler: torch.amp.GradScaler | None = None,
+    epoch: int = 0,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything needed to continue after ``epoch`` (the number of finished epochs)."""
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        model = model.module
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
+        "epoch": int(epoch),
+        "rng": capture_rng_state(),
+        "extra": extra or {},
+    }
+
+
+def restore_training_state(
+    state: dict[str, Any],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    scaler: torch.amp.GradScaler | None = None,
+    restore_rng: bool = True,
+) -> tuple[int, dict[str, Any]]:
+    """Load what :func:`training_state` saved. Returns ``(finished_epochs, extra)``."""
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        model = model.module
+    model.load_state_dict(state["model"])
+    if optimizer is not None and state.get("optimizer") is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler") is not None:
+        scaler.load_state_dict(state["scaler"])
+    if restore_rng and "rng" in state:
+        restore_rng_state(state["rng"])
+    return int(state.get("epoch", 0)), dict(state.get("extra", {}))
+
+
+def load_model_weights(model: torch.nn.Module, path: str | Path, strict: bool = True) -> dict[str, Any]:
+    """Load only the model part of a checkpoint (or a bare state_dict) for evaluation."""
+    state = load_checkpoint(path)
+    weights = state["model"] if isinstance(state, dict) and "model" in state else state
+    try:
+        model.load_state_dict(weights, strict=strict)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise SystemExit(f"error: checkpoint {path} does not fit this model: {first}") from None
+    return state

@@ -1,0 +1,231 @@
+"""Run folders: ``runs/<package>/<experiment>/`` with args.yaml, summary.csv, checkpoints, plots.
+
+Config handling follows timm's ``train.py``: ``--config FILE`` (YAML or JSON) replaces the parser's
+defaults, flags given on the command line still win, and the resolved arguments are written to
+``args.yaml`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shared_utils.checkpoint import atomic_write, load_checkpoint
+
+LAST_CHECKPOINT = "checkpoint_last.pt"
+BEST_CHECKPOINT = "checkpoint_best.pt"
+
+
+# --------------------------------------------------------------------------- config files
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"error: config file {path} does not exist")
+    text = path.read_text()
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SystemExit(f"error: config file {path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SystemExit(f"error: config file {path} must hold a mapping of option names to values")
+    return data
+
+
+def parse_args_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv`` with ``--config`` values as defaults (command-line flags override them).
+
+    Config keys are the options' ``dest`` names (``learning_rate`` or ``learning-rate`` both work);
+    an unknown key is an error naming the file, so a typo never silently falls back to a default.
+    """
+    if not any(action.dest == "config" for action in parser._actions):
+        parser.add_argument("--config", default=None, help="YAML/JSON file whose values replace the defaults")
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=None)
+    known, _ = pre.parse_known_args(argv)
+    if known.config:
+        values = {str(k).replace("-", "_"): v for k, v in load_config_file(known.config).items()}
+        dests = {action.dest for action in parser._actions}
+        unknown = sorted(set(values) - dests)
+        if unknown:
+            raise SystemExit(f"error: config file {known.config} has unknown option(s): {', '.join(unknown)}")
+        parser.set_defaults(**values)
+    return parser.parse_args(argv)
+
+
+def add_run_args(parser: argparse.ArgumentParser, default_output: str) -> None:
+    """--output / --experiment / --resume / --overwrite, shared by every training script."""
+    group = parser.add_argument_group("run folder")
+    group.add_argument("--output", default=default_output, help="runs root; the run goes to OUTPUT/EXPERIMENT")
+    group.add_argument("--experiment", default=None, help="run folder name (default: derived from the options)")
+    group.add_argument("--resume", action="store_true", help="continue the run in an existing folder exactly")
+    group.add_argument("--overwrite", action="store_true", help="delete an existing run folder and start over")
+
+
+# --------------------------------------------------------------------------- run folder
+def prepare_run_dir(
+    output: str | Path, experiment: str, resume: bool = False, overwrite: bool = False, is_main: bool = True
+) -> Path:
+    """Create (or reopen, with ``resume``) ``output/experiment``.
+
+    An existing folder is never silently reused: without ``--resume`` or ``--overwrite`` it is an
+    error; ``--resume`` needs the folder's last checkpoint.
+    """
+    if resume and overwrite:
+        raise SystemExit("error: --resume and --overwrite contradict each other; give one")
+    run_dir = Path(output) / experiment
+    if resume:
+        if not (run_dir / LAST_CHECKPOINT).is_file():
+            raise SystemExit(f"error: --resume given but {run_dir / LAST_CHECKPOINT} does not exist")
+        return run_dir
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise SystemExit(
+                f"error: run folder {run_dir} already exists; pass --resume to continue it, "
+                "--overwrite to start it again, or choose another --experiment"
+            )
+        if is_main:
+            shutil.rmtree(run_dir)
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def save_args(run_dir: str | Path, args: argparse.Namespace | dict[str, Any], name: str = "args.yaml") -> Path:
+    """Write the resolved arguments (and the command line that produced them) as YAML."""
+    values = dict(vars(args)) if isinstance(args, argparse.Namespace) else dict(args)
+    values = _plain(values)
+    text = yaml.safe_dump(values, sort_keys=True)
+    text = f"# command: {command_line()}\n" + text
+    path = Path(run_dir) / name
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+    return path
+
+
+def command_line() -> str:
+    """The command as a user would type it, ``python -m pkg.module`` form when run that way."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    prog = f"python -m {spec.name}" if spec is not None and spec.name else f"python {argv0}"
+    return " ".join([prog, *(_quote(a) for a in sys.argv[1:])])
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+# --------------------------------------------------------------------------- per-epoch CSV
+class SummaryCSV:
+    """Per-epoch metrics, one row per epoch, first column ``epoch``.
+
+    Rows are rewritten atomically; on resume rows after the resumed epoch are dropped so the file
+    matches the checkpoint.  New columns appearing later are added to the header.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.rows: list[dict[str, Any]] = []
+        if self.path.is_file():
+            with self.path.open(newline="") as handle:
+                self.rows = [dict(row) for row in csv.DictReader(handle)]
+
+    def truncate(self, last_epoch: int) -> None:
+        self.rows = [row for row in self.rows if int(float(row["epoch"])) <= last_epoch]
+        self._write()
+
+    def append(self, row: dict[str, Any]) -> None:
+        if "epoch" not in row:
+            raise ValueError("summary rows need an 'epoch' field")
+        self.rows.append({k: _csv_value(v) for k, v in row.items()})
+        self._write()
+
+    def _write(self) -> None:
+        fields: list[str] = []
+        for row in self.rows:
+            fields += [k for k in row if k not in fields]
+        if "epoch" in fields:
+            fields.remove("epoch")
+            fields.insert(0, "epoch")
+
+        def write(handle):
+            import io
+
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(self.rows)
+            handle.write(buffer.getvalue().encode())
+
+        atomic_write(self.path, write)
+
+
+def _csv_value(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    return value
+
+
+# --------------------------------------------------------------------------- best model / early stop
+class BestTracker:
+    """Keeps the best value of a validation metric and counts epochs without improvement."""
+
+    def __init__(self, metric: str, mode: str = "max", patience: int | None = None, min_delta: float = 0.0):
+        if mode not in ("max", "min"):
+            raise ValueError("mode must be 'max' or 'min'")
+        self.metric, self.mode, self.patience, self.min_delta = metric, mode, patience, min_delta
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record ``value``; True when it is a new best (save the best checkpoint then)."""
+        value = float(value)
+        if self.best is None:
+            improved = True
+        elif self.mode == "max":
+            improved = value > self.best + self.min_delta
+        else:
+            improved = value < self.best - self.min_delta
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+        else:
+            self.bad_epochs += 1
+        return improved
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.patience > 0 and self.bad_epochs >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.bad_epochs = state["best"], state["best_epoch"], state["bad_epochs"]
+
+
+def load_last_checkpoint(run_dir: str | Path, map_location="cpu") -> dict[str, Any]:
+    return load_checkpoint(Path(run_dir) / LAST_CHECKPOINT, map_location)

@@ -1,0 +1,30 @@
+"""Shared test fixtures: the real data in ../shared, and quiet progress bars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+os.environ.setdefault("REPRO_NO_PROGRESS", "1")
+
+
+def shared_path(relative: str) -> Path:
+    """Path to real data under ../shared; skips the test when absent (fails if REQUIRE_SHARED_DATA=1)."""
+    path = SHARED_DIR / relative
+    if not path.exists():
+        message = f"real data {path} not found"
+        if os.environ.get("REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(message + " and REQUIRE_SHARED_DATA=1")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def shared():
+    """``shared("data/fer2013/...")`` -> Path, with the skip/fail rule of :func:`shared_path`."""
+    return shared_path

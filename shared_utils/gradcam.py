@@ -38,9 +38,9 @@ def preset_target_layers(trunk: torch.nn.Module, preset: str) -> list[torch.nn.M
     resnet: ``layer4[-1]``; mobilenet_v2: ``features[-1]``; fcn: the backbone's last block
     (``backbone.layer4`` of torchvision-style FCNs, else the last child of ``features``/``backbone``).
     """
-    if preset == "resnet":
+    if preset == "resnet" and hasattr(trunk, "layer4"):
         return [trunk.layer4[-1]]
-    if preset == "mobilenet_v2":
+    if preset == "mobilenet_v2" and hasattr(trunk, "features"):
         return [trunk.features[-1]]
     if preset == "fcn":
         backbone = getattr(trunk, "backbone", trunk)

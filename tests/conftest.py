@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import shared_utils  # noqa: F401  (before any torchvision import in a test module: CPU-only torch fix)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 

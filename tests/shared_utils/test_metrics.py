@@ -1,0 +1,117 @@
+"""Every metric against an independent computation (scikit-learn, SciPy, OpenCV or by hand)."""
+
+import cv2
+import numpy as np
+import pytest
+import scipy.stats
+from sklearn import metrics as skm
+
+from shared_utils import metrics
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture
+def labels():
+    y_true = RNG.integers(0, 5, size=300)
+    y_pred = np.where(RNG.random(300) < 0.6, y_true, RNG.integers(0, 5, size=300))
+    return y_true, y_pred
+
+
+def test_classification_metrics_match_sklearn(labels):
+    y_true, y_pred = labels
+    assert metrics.accuracy(y_true, y_pred) == pytest.approx(skm.accuracy_score(y_true, y_pred))
+    np.testing.assert_array_equal(metrics.confusion_matrix(y_true, y_pred, 5),
+                                  skm.confusion_matrix(y_true, y_pred, labels=range(5)))
+    np.testing.assert_allclose(metrics.per_class_recall(y_true, y_pred, 5),
+                               skm.recall_score(y_true, y_pred, labels=range(5), average=None))
+    assert metrics.macro_f1(y_true, y_pred, 5) == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
+
+
+def test_recall_of_absent_class_is_nan_and_macro_f1_skips_it():
+    y_true = np.array([0, 0, 1, 1, 2])
+    y_pred = np.array([0, 1, 1, 1, 2])
+    recall = metrics.per_class_recall(y_true, y_pred, 4)
+    assert np.isnan(recall[3]) and recall[0] == 0.5
+    assert metrics.macro_f1(y_true, y_pred, 4) == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
+    summary = metrics.classification_summary(y_true, y_pred, ["a", "b", "c", "d"])
+    assert summary["recall/d"] is None and summary["recall/b"] == 1.0
+    assert metrics.majority_class([2, 2, 1, 0, 2], 3) == 2
+
+
+def test_confusion_matrix_rejects_out_of_range_labels():
+    with pytest.raises(ValueError, match="outside 0..2"):
+        metrics.confusion_matrix([0, 3], [0, 1], 3)
+
+
+def test_multilabel_auc_and_ap_match_sklearn():
+    y = (RNG.random((200, 6)) < 0.3).astype(int)
+    scores = y * 0.3 + RNG.random((200, 6))
+    names = [f"l{i}" for i in range(6)]
+    auc = metrics.multilabel_roc_auc(y, scores, names)
+    assert auc["micro"] == pytest.approx(skm.roc_auc_score(y, scores, average="micro"))
+    assert auc["macro"] == pytest.approx(skm.roc_auc_score(y, scores, average="macro"))
+    assert auc["per_label"]["l2"] == pytest.approx(skm.roc_auc_score(y[:, 2], scores[:, 2]))
+    ap = metrics.average_precision_per_label(y, scores, names)
+    np.testing.assert_allclose(list(ap.values()), skm.average_precision_score(y, scores, average=None))
+    assert metrics.mean_average_precision(y, scores, names) == pytest.approx(
+        skm.average_precision_score(y, scores, average="macro"))
+
+
+def test_label_with_single_class_is_undefined_not_a_crash():
+    y = (RNG.random((50, 3)) < 0.5).astype(int)
+    y[:, 1] = 0  # no positive for label 1 in this split
+    scores = RNG.random((50, 3))
+    with pytest.warns(UserWarning, match="undefined.*b"):
+        auc = metrics.multilabel_roc_auc(y, scores, ["a", "b", "c"])
+    assert auc["per_label"]["b"] is None and auc["undefined"] == ["b"]
+    expected_macro = np.mean([skm.roc_auc_score(y[:, j], scores[:, j]) for j in (0, 2)])
+    assert auc["macro"] == pytest.approx(expected_macro)
+    assert metrics.average_precision_per_label(y, scores, ["a", "b", "c"])["b"] is None
+
+
+def test_mae_per_dimension_by_hand():
+    out = metrics.mae_per_dimension([[1, 5, 9], [3, 5, 1]], [[2, 5, 7], [3, 1, 1]], ["V", "A", "D"])
+    assert out == {"V": 0.5, "A": 2.0, "D": 1.0, "mean": pytest.approx(3.5 / 3)}
+
+
+def test_stimuli_map_mae_by_hand():
+    gt = np.array([[0, 255], [255, 0]], dtype=np.uint8)
+    pred = np.array([[0.0, 0.5], [1.0, 0.25]])  # min-max scaling keeps it as is
+    assert metrics.stimuli_map_mae(pred, gt) == pytest.approx((0 + 0.5 + 0 + 0.25) / 4)
+    assert metrics.stimuli_map_mae(np.full((2, 2), 7.0), gt) == pytest.approx(0.5)  # constant map -> zeros
+    with pytest.raises(ValueError, match="differ in size"):
+        metrics.stimuli_map_mae(np.zeros((3, 3)), gt)
+
+
+def test_otsu_threshold_matches_opencv():
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        image = np.concatenate([rng.normal(60, 15, 500), rng.normal(180, 20, 700)])
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        image[0], image[1] = 0, 255  # full range so that scaling to [0, 1] keeps the grey levels
+        t_cv, _ = cv2.threshold(image.reshape(30, 40), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        # OpenCV: foreground is > t; ours: foreground is >= threshold -> threshold*255 == t_cv + 1
+        assert metrics.otsu_threshold(image.reshape(30, 40)) * 255 == pytest.approx(t_cv + 1)
+
+
+def test_otsu_precision_recall_f_by_hand():
+    gt = np.zeros((10, 10))
+    gt[:5, :] = 1.0  # top half
+    pred = np.zeros((10, 10))
+    pred[:, :5] = 1.0  # left half
+    p, r, f = metrics.otsu_precision_recall_f(pred, gt)
+    assert p == 0.5 and r == 0.5
+    assert f == pytest.approx(1.3 * 0.25 / (0.3 * 0.5 + 0.5))
+
+
+def test_cc_kl_sim_match_scipy_and_hand():
+    pred, gt = RNG.random((16, 16)), RNG.random((16, 16))
+    assert metrics.correlation_coefficient(pred, gt) == pytest.approx(scipy.stats.pearsonr(pred.ravel(), gt.ravel())[0])
+    p, q = gt.ravel() / gt.sum(), pred.ravel() / pred.sum()
+    assert metrics.kl_divergence(pred, gt) == pytest.approx(scipy.stats.entropy(p, q), rel=1e-6)
+    assert metrics.similarity(pred, gt) == pytest.approx(np.minimum(p, q).sum())
+    assert metrics.similarity(gt, gt) == pytest.approx(1.0)
+    assert metrics.kl_divergence(gt, gt) == pytest.approx(0.0, abs=1e-9)
+    all_scores = metrics.stimuli_map_metrics(pred, gt)
+    assert set(all_scores) == {"mae", "precision", "recall", "f_measure", "cc", "kl", "sim"}

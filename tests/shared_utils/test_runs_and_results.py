@@ -1,0 +1,154 @@
+"""Run folders, config files, summary CSV, results.json validation and the report."""
+
+import argparse
+import json
+
+import pytest
+import yaml
+
+from shared_utils import report
+from shared_utils.io import read_image, require_path
+from shared_utils.results import REQUIRED_FIELDS, load_results, write_results
+from shared_utils.runs import (
+    LAST_CHECKPOINT,
+    BestTracker,
+    SummaryCSV,
+    parse_args_with_config,
+    prepare_run_dir,
+    save_args,
+)
+
+
+def _parser():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--arch", default="cnn")
+    return parser
+
+
+def test_config_file_replaces_defaults_and_command_line_wins(tmp_path):
+    config = tmp_path / "recipe.yaml"
+    config.write_text("lr: 0.01\nepochs: 3\n")
+    args = parse_args_with_config(_parser(), ["--config", str(config), "--epochs", "5"])
+    assert (args.lr, args.epochs, args.arch) == (0.01, 5, "cnn")
+    json_config = tmp_path / "recipe.json"
+    json_config.write_text(json.dumps({"arch": "se_resnet18"}))
+    assert parse_args_with_config(_parser(), ["--config", str(json_config)]).arch == "se_resnet18"
+
+
+def test_config_file_errors_name_the_file(tmp_path):
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("learning_rat: 0.01\n")
+    with pytest.raises(SystemExit, match=r"typo\.yaml has unknown option\(s\): learning_rat"):
+        parse_args_with_config(_parser(), ["--config", str(typo)])
+    with pytest.raises(SystemExit, match=r"config file .*nope\.yaml does not exist"):
+        parse_args_with_config(_parser(), ["--config", str(tmp_path / "nope.yaml")])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(SystemExit, match=r"broken\.json is not valid json"):
+        parse_args_with_config(_parser(), ["--config", str(broken)])
+
+
+def test_run_folder_is_never_silently_reused(tmp_path):
+    run = prepare_run_dir(tmp_path, "exp1")
+    (run / "summary.csv").write_text("epoch\n1\n")
+    with pytest.raises(SystemExit, match="already exists; pass --resume"):
+        prepare_run_dir(tmp_path, "exp1")
+    with pytest.raises(SystemExit, match=f"{LAST_CHECKPOINT} does not exist"):
+        prepare_run_dir(tmp_path, "exp1", resume=True)
+    (run / LAST_CHECKPOINT).write_bytes(b"x")
+    assert prepare_run_dir(tmp_path, "exp1", resume=True) == run
+    assert (run / "summary.csv").exists()
+    again = prepare_run_dir(tmp_path, "exp1", overwrite=True)
+    assert again == run and list(run.iterdir()) == []
+
+
+def test_save_args_writes_resolved_yaml(tmp_path):
+    path = save_args(tmp_path, argparse.Namespace(lr=0.5, data=tmp_path / "d", sizes=(1, 2)))
+    values = yaml.safe_load(path.read_text())
+    assert values == {"lr": 0.5, "data": str(tmp_path / "d"), "sizes": [1, 2]}
+    assert path.read_text().startswith("# command: ")
+
+
+def test_summary_csv_appends_and_truncates_on_resume(tmp_path):
+    summary = SummaryCSV(tmp_path / "summary.csv")
+    for epoch in (1, 2, 3):
+        summary.append({"epoch": epoch, "train_loss": 1.0 / epoch})
+    summary.append({"epoch": 4, "train_loss": 0.2, "val_acc": 0.9})  # new column later
+    reopened = SummaryCSV(tmp_path / "summary.csv")
+    assert [r["epoch"] for r in reopened.rows] == ["1", "2", "3", "4"]
+    assert reopened.rows[3]["val_acc"] == "0.9" and reopened.rows[0]["val_acc"] == ""
+    reopened.truncate(2)
+    assert (tmp_path / "summary.csv").read_text().splitlines() == [
+        "epoch,train_loss,val_acc", "1,1,", "2,0.5,"]
+
+
+def test_best_tracker_and_early_stopping():
+    tracker = BestTracker("val_acc", "max", patience=2)
+    assert tracker.update(0.5, 1) and not tracker.update(0.4, 2) and not tracker.should_stop
+    assert not tracker.update(0.5, 3) and tracker.should_stop
+    restored = BestTracker("val_acc", "max", patience=2)
+    restored.load_state_dict(tracker.state_dict())
+    assert (restored.best, restored.best_epoch, restored.should_stop) == (0.5, 1, True)
+
+
+def _result(tmp_path, name, **overrides):
+    fields = dict(package="fer_seresnet", experiment="se_resnet18", dataset="FER2013", data="real",
+                  split="PublicTest", metrics={"accuracy": 0.70, "macro_f1": 0.66, "recall": {"happy": 0.9}},
+                  baseline={"accuracy": 0.25}, device="cpu", wall_seconds=12.5, command="python -m x")
+    fields.update(overrides)
+    return write_results(tmp_path / name, **fields)
+
+
+def test_results_json_round_trip_and_validation(tmp_path):
+    path = _result(tmp_path, "a", metrics={"accuracy": 0.7, "auc": float("nan")})
+    record = load_results(path)
+    assert set(REQUIRED_FIELDS) <= set(record) and record["metrics"]["auc"] is None
+    del record["baseline"], record["device"]
+    path.write_text(json.dumps(record))
+    with pytest.raises(SystemExit, match=r"results\.json: missing field\(s\): baseline, device"):
+        load_results(path)
+    path.write_text("{")
+    with pytest.raises(SystemExit, match=r"results\.json: not valid JSON"):
+        load_results(path)
+
+
+def test_report_pairs_paper_and_ours(tmp_path):
+    runs = tmp_path / "runs"
+    _result(runs / "fer_seresnet", "se_resnet18")
+    _result(runs / "fer_seresnet", "demo_cnn", experiment="cnn", data="demo", metrics={"accuracy": 0.9})
+    pkg = tmp_path / "pkgs" / "fer_seresnet"
+    pkg.mkdir(parents=True)
+    (pkg / "paper_results.json").write_text(json.dumps({"package": "fer_seresnet", "paper": "Huang et al. 2023",
+        "entries": [
+            {"experiment": "se_resnet18", "metric": "accuracy", "value": 0.75, "source": "Table 1"},
+            {"experiment": "cnn", "metric": "accuracy", "value": 0.6, "source": "Table 1"},
+            {"experiment": "vgg", "metric": "accuracy", "value": 0.7328, "source": "peer"}]}))
+    text = report.build_report(runs, tmp_path / "pkgs")
+    lines = text.splitlines()
+    real_row = next(line for line in lines if line.startswith("| se_resnet18 |"))
+    assert "| real |" in real_row and "| 0.7500 | 0.7000 | -0.0500 | 0.2500 | Table 1 |" in real_row
+    demo_row = next(line for line in lines if line.startswith("| cnn |"))
+    assert "**demo**" in demo_row and "not comparable" in demo_row
+    assert any(line.startswith("| vgg |") and "not run" in line for line in lines)
+    out = report.main([str(runs), "--package-root", str(tmp_path / "pkgs")])
+    assert out.read_text() == text
+
+
+def test_report_rejects_bad_results_file(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "results.json").write_text(json.dumps({"package": "p"}))
+    with pytest.raises(SystemExit, match=r"x/results\.json: missing field\(s\): experiment"):
+        report.build_report(tmp_path)
+
+
+def test_missing_dataset_root_and_unreadable_image_are_one_line_errors(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        require_path(tmp_path / "EmotionROI", "EmotionROI dataset", "download it from the authors' page", kind="dir")
+    message = str(info.value)
+    assert "\n" not in message and "EmotionROI" in message and "no such folder" in message and "download" in message
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(SystemExit, match=r"cannot read image .*broken\.jpg"):
+        read_image(broken)

@@ -1,0 +1,62 @@
+"""Score the paper's comparison maps on the test split exactly as FCNEL is scored.
+
+    python -m emotionroi_ex.evaluate_baselines --data-path data/EmotionROI --output runs/emotionroi_ex
+
+Writes one run folder per baseline (``baseline_spectral_residual``, ``baseline_center_bias``,
+``baseline_objectness``, ``baseline_mean_map``), each with results.json (the training mean map as
+the trivial reference) and per_image_metrics.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from emotionroi_ex import DATASET, PACKAGE
+from emotionroi_ex.baselines import BASELINES, make_baselines
+from emotionroi_ex.dataset import EmotionROI, mean_map
+from emotionroi_ex.evaluate import evaluate_map_function, write_per_image_csv
+from shared_utils.results import write_results
+from shared_utils.runs import parse_args_with_config, prepare_run_dir, save_args
+from shared_utils.runtime import get_logger
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Saliency / centre / objectness / mean-map baselines",
+                                     add_help=add_help)
+    parser.add_argument("--data-path", default="data/EmotionROI")
+    parser.add_argument("--data-kind", default="real", choices=["real", "demo"])
+    parser.add_argument("--split", default="test", choices=["test", "train"])
+    parser.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
+    parser.add_argument("--output", default=f"runs/{PACKAGE}")
+    parser.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def main(args) -> dict[str, dict]:
+    log = get_logger(None)
+    train_set = EmotionROI(args.data_path, "train")
+    eval_set = EmotionROI(args.data_path, args.split)
+    predictors = make_baselines(mean_map(train_set))
+    image_of = lambda i: np.asarray(eval_set.load_pair(i)[0])  # noqa: E731
+    reference, _ = evaluate_map_function(eval_set, lambda i: predictors["mean_map"](image_of(i)))
+    summaries = {}
+    for name in args.baselines:
+        start = time.perf_counter()
+        summary, rows = evaluate_map_function(eval_set, lambda i, f=predictors[name]: f(image_of(i)))
+        run_dir = prepare_run_dir(args.output, f"baseline_{name}", overwrite=args.overwrite)
+        save_args(run_dir, args)
+        write_per_image_csv(run_dir / "per_image_metrics.csv", eval_set, rows)
+        write_results(run_dir, package=PACKAGE, experiment=f"baseline_{name}", dataset=DATASET, data=args.data_kind,
+                      split=args.split, metrics=summary, baseline=reference, device="cpu",
+                      wall_seconds=time.perf_counter() - start)
+        summaries[name] = summary
+        log.info(f"{name:18s} MAE {summary['mae']:.4f}  F {summary['f_measure']:.3f}  CC {summary['cc']:.3f}  "
+                 f"KL {summary['kl']:.3f}  SIM {summary['sim']:.3f}  ({len(eval_set)} {args.split} images)")
+    return summaries
+
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

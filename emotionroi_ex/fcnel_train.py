@@ -1,0 +1,256 @@
+"""The training/evaluation loop behind ``train_FCNEL.py`` and ``train_EmoFCNEL.py``.
+
+One function, :func:`run`, because the two experiments differ only in whether the network also
+receives the emotion label; each script keeps its own parser and its own extra analysis.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Subset
+
+from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
+from emotionroi_ex.baselines import make_baselines
+from emotionroi_ex.dataset import EmotionROI, mean_map
+from emotionroi_ex.evaluate import (
+    METRIC_NAMES,
+    evaluate_map_function,
+    fig6_grid,
+    fig6_indices,
+    forward_map,
+    metrics_predict_fn,
+    order_by_index,
+    summarize,
+    write_per_image_csv,
+)
+from emotionroi_ex.model import ARCHS, BACKBONES, FCNEL, EmoFCNEL, euclidean_loss
+from emotionroi_ex.presets import PairedEvalPreset, PairedTrainPreset
+from shared_utils import plotting
+from shared_utils.checkpoint import (
+    load_checkpoint,
+    load_model_weights,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
+from shared_utils.engine import collect_predictions, train_one_epoch
+from shared_utils.results import Stopwatch, write_results
+from shared_utils.runs import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    BestTracker,
+    SummaryCSV,
+    add_run_args,
+    prepare_run_dir,
+    save_args,
+)
+from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+
+
+def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: str) -> None:
+    parser.add_argument("--data-path", default="data/EmotionROI", help="the unzipped EmotionROI folder (or its parent)")
+    parser.add_argument("--data-kind", default="real", choices=["real", "demo"], help="recorded in results.json")
+    parser.add_argument("--arch", default="fcn32s", choices=ARCHS)
+    parser.add_argument("--backbone", default="alexnet", choices=BACKBONES)
+    parser.add_argument("--pretrained", default=None, help="path to torchvision ImageNet weights (nothing downloads)")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("-b", "--batch-size", type=int, default=1, help="per process")
+    parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
+    parser.add_argument("--lr", type=float, default=1e-8)
+    parser.add_argument("--momentum", type=float, default=0.99)
+    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=5e-4)
+    parser.add_argument("--lr-scheduler", default="constant", choices=["constant", "cosine", "step"])
+    parser.add_argument("--lr-step-size", type=int, default=10, help="epochs between x0.1 steps (step scheduler)")
+    parser.add_argument("--loss", default="caffe", choices=["caffe", "mean"],
+                        help="Euclidean loss scale: caffe = sum/(2N) as in the paper, mean = per-pixel MSE")
+    parser.add_argument("--clip-grad-norm", type=float, default=None)
+    parser.add_argument("--input-size", type=int, default=224, help="training crop side")
+    parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.5, 1.0))
+    parser.add_argument("--eval-max-side", type=int, default=None,
+                        help="shrink evaluation images to this longest side (default: native resolution)")
+    parser.add_argument("--val-fraction", type=float, default=0.1,
+                        help="training images held out to monitor each epoch and pick checkpoint_best.pt")
+    parser.add_argument("--eval-checkpoint", default="last", choices=["last", "best"],
+                        help="which checkpoint is scored on the test split at the end")
+    parser.add_argument("--max-steps-per-epoch", type=int, default=None, help="cap steps per epoch (smoke tests)")
+    parser.add_argument("--eval-only", action="store_true", help="score --weights (or the run's checkpoint) and exit")
+    parser.add_argument("--weights", default=None, help="checkpoint to evaluate with --eval-only")
+    parser.add_argument("--no-baselines-grid", dest="baselines_grid", action="store_false",
+                        help="leave the saliency/objectness columns out of the Fig.-6 grid")
+    add_runtime_args(parser)
+    add_run_args(parser, default_output=f"runs/{PACKAGE}")
+    parser.set_defaults(experiment_prefix=default_experiment_prefix)
+
+
+def split_train_val(labels, val_fraction: float, seed: int = 0):
+    """Stratified, seeded hold-out of ``val_fraction`` of the training images (at least one per emotion)."""
+    if val_fraction <= 0:
+        return list(range(len(labels))), []
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    labels = np.asarray(labels)
+    for c in range(len(EMOTIONS)):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        n_val = min(len(members) - 1, max(1, round(len(members) * val_fraction))) if len(members) > 1 else 0
+        val += members[:n_val].tolist()
+        train += members[n_val:].tolist()
+    return sorted(train), sorted(val)
+
+
+def build_model(args, conditioned: bool):
+    if conditioned:
+        return EmoFCNEL(args.arch, args.backbone, args.pretrained, embed_dim=args.embed_dim)
+    return FCNEL(args.arch, args.backbone, args.pretrained)
+
+
+def build_optimizer(args, model):
+    # no weight decay on biases, norms and the label embedding (as torchvision's --norm-weight-decay 0)
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim <= 1 or "embedding" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if args.opt == "sgd":
+        optimizer = torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum)
+    else:
+        optimizer = torch.optim.Adam(groups, lr=args.lr)
+    if args.lr_scheduler == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1))
+    elif args.lr_scheduler == "step":
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step_size, gamma=0.1)
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+    return optimizer, scheduler
+
+
+def experiment_name(args) -> str:
+    return args.experiment or f"{args.experiment_prefix}_{args.arch}_{args.backbone}"
+
+
+def run(args, conditioned: bool):
+    """Train (unless --eval-only), then score the test split; returns (run_dir, model, runtime, test dataset)."""
+    watch = Stopwatch()
+    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    experiment = experiment_name(args)
+    train_full = EmotionROI(args.data_path, "train",
+                            PairedTrainPreset(args.input_size, scale=tuple(args.crop_scale)))
+    train_eval = EmotionROI(args.data_path, "train", PairedEvalPreset(args.eval_max_side))
+    test_set = EmotionROI(args.data_path, "test", PairedEvalPreset(args.eval_max_side))
+    train_idx, val_idx = split_train_val(train_full.labels, args.val_fraction, seed=0)
+
+    run_dir = prepare_run_dir(args.output, experiment, args.resume or args.eval_only and not args.weights,
+                              args.overwrite, rt.is_main)
+    if not args.eval_only:
+        save_args(run_dir, args)
+    log = get_logger(run_dir, rt.is_main)
+    log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test images; "
+             f"runtime {rt.describe()}")
+
+    model = rt.prepare_model(build_model(args, conditioned))
+    loss_reduction = args.loss
+
+    def loss_fn(net, batch, runtime):
+        images, maps, labels, _ = batch
+        images, maps = runtime.to_device(images), maps.to(runtime.device)
+        out = net(images, labels.to(runtime.device)) if conditioned else net(images)
+        return euclidean_loss(out, maps, loss_reduction), images.shape[0]
+
+    predict_fn = metrics_predict_fn(conditioned)
+    if not args.eval_only:
+        optimizer, scheduler = build_optimizer(args, model)
+        train_loader = rt.loader(Subset(train_full, train_idx), args.batch_size, train=True, num_workers=args.workers)
+        val_loader = rt.loader(Subset(train_eval, val_idx), 1, train=False, num_workers=args.workers) if val_idx \
+            else None
+        tracker = BestTracker("val_mae", mode="min")
+        summary = SummaryCSV(run_dir / "summary.csv")
+        start_epoch = 0
+        if args.resume:
+            start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model,
+                                                        optimizer, scheduler, rt.scaler)
+            if extra.get("tracker"):
+                tracker.load_state_dict(extra["tracker"])
+            summary.truncate(start_epoch)
+            log.info(f"resumed after epoch {start_epoch}")
+        for epoch in range(start_epoch, args.epochs):
+            rt.set_epoch(train_loader, epoch)
+            stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
+                                    clip_grad_norm=args.clip_grad_norm, max_steps=args.max_steps_per_epoch)
+            scheduler.step()
+            row = {"epoch": epoch + 1, **stats}
+            improved = True
+            if val_loader is not None:
+                _, val_rows = order_by_index(collect_predictions(model, val_loader, predict_fn, rt, desc="val"))
+                row.update({f"val_{m}": float(val_rows[:, k].mean()) for k, m in enumerate(METRIC_NAMES)})
+                improved = tracker.update(row["val_mae"], epoch + 1)
+            summary.append(row) if rt.is_main else None
+            log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            if rt.is_main:
+                state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1,
+                                       {"tracker": tracker.state_dict()})
+                save_checkpoint(run_dir / LAST_CHECKPOINT, state)
+                if improved:
+                    save_checkpoint(run_dir / BEST_CHECKPOINT, state)
+        if rt.is_main and (run_dir / "summary.csv").is_file():
+            plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
+        weights = run_dir / (BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
+    else:
+        weights = Path(args.weights) if args.weights else run_dir / (
+            BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
+    load_model_weights(rt.unwrap(model), weights)
+    log.info(f"scoring {weights} on the test split at native resolution")
+
+    test_loader = rt.loader(test_set, 1, train=False, num_workers=args.workers)
+    _, test_rows = order_by_index(collect_predictions(model, test_loader, predict_fn, rt, desc="test"))
+    metrics = summarize(test_rows, test_set.labels)
+    if rt.is_main:
+        write_per_image_csv(run_dir / "per_image_metrics.csv", test_set, test_rows)
+        # the trivial predictor of results.json: the training set's mean map
+        train_mean = mean_map(_SubsetView(train_full, train_idx))
+        mean_baseline = make_baselines(train_mean)["mean_map"]
+        baseline, _ = evaluate_map_function(test_set, lambda i: mean_baseline(np.asarray(test_set.load_pair(i)[0])))
+        predictors = {}
+        if args.baselines_grid:
+            for name, fn in make_baselines(train_mean).items():
+                predictors[name] = (lambda f: lambda i: f(np.asarray(test_set.load_pair(i)[0])))(fn)
+        predictors["FCNEL" if not conditioned else "EmoFCNEL"] = lambda i: predict_one(model, test_set, i, rt,
+                                                                                        conditioned)
+        grid_maes = fig6_grid(test_set, fig6_indices(test_set), predictors, run_dir / "fig6_grid.png")
+        ours = grid_maes["FCNEL" if not conditioned else "EmoFCNEL"]
+        metrics["fig6_mae_min"], metrics["fig6_mae_max"] = float(min(ours)), float(max(ours))
+        extra = {"fig6_per_image_mae": {k: [round(v, 4) for v in vals] for k, vals in grid_maes.items()},
+                 "weights": str(weights), "arch": args.arch, "backbone": args.backbone}
+        write_results(run_dir, package=PACKAGE, experiment=experiment, dataset=DATASET, data=args.data_kind,
+                      split="test", metrics=metrics, baseline=baseline, device=rt.device_name(),
+                      wall_seconds=watch.seconds, extra=extra)
+        log.info(f"test MAE {metrics['mae']:.4f} (training mean map {baseline['mae']:.4f}); "
+                 f"F {metrics['f_measure']:.3f}; results in {run_dir / 'results.json'}")
+    return run_dir, model, rt, test_set
+
+
+class _SubsetView:
+    """The parts of EmotionROI that :func:`mean_map` reads, restricted to some indices."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, list(indices)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def map_path(self, k):
+        return self.dataset.map_path(self.indices[k])
+
+
+@torch.no_grad()
+def predict_one(model, dataset, index: int, rt, conditioned: bool, label: int | None = None) -> np.ndarray:
+    """The network's map for one image of an EmotionROI split (label: override the true one)."""
+    model.eval()
+    image, stimuli_map, true_label, _ = dataset[index]
+    label_t = torch.tensor([true_label if label is None else label], device=rt.device)
+    with rt.autocast():
+        out = forward_map(model, rt.to_device(image[None]), label_t if conditioned else None,
+                          stimuli_map.shape[-2:])
+    return out[0].cpu().numpy()

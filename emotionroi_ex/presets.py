@@ -1,0 +1,77 @@
+"""Paired transforms for (image, stimuli map): the same geometry for both, different interpolation.
+
+As torchvision's references/classification/presets.py, but every geometric op is applied to the
+image with bilinear and to the map with nearest interpolation, so the map keeps its annotator
+vote levels and stays aligned with the image pixel for pixel.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+import torchvision.transforms.functional as TF
+from PIL import Image
+from torchvision.transforms import InterpolationMode, RandomResizedCrop
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _to_tensors(image: Image.Image, stimuli_map: Image.Image, mean, std):
+    image_t = TF.normalize(TF.to_tensor(image), mean, std)
+    map_t = torch.from_numpy(np.asarray(stimuli_map, dtype=np.float32) / 255.0)[None]
+    return image_t, map_t
+
+
+class PairedTrainPreset:
+    """Random resized crop (bilinear image / nearest map) and horizontal flip, then to tensors."""
+
+    def __init__(self, crop_size: int, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3), hflip_prob: float = 0.5,
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.crop_size, self.scale, self.ratio, self.hflip_prob = crop_size, scale, ratio, hflip_prob
+        self.mean, self.std = mean, std
+
+    def __call__(self, image: Image.Image, stimuli_map: Image.Image):
+        top, left, height, width = RandomResizedCrop.get_params(image, list(self.scale), list(self.ratio))
+        size = [self.crop_size, self.crop_size]
+        image = TF.resized_crop(image, top, left, height, width, size, InterpolationMode.BILINEAR, antialias=True)
+        stimuli_map = TF.resized_crop(stimuli_map, top, left, height, width, size, InterpolationMode.NEAREST)
+        if random.random() < self.hflip_prob:
+            image, stimuli_map = TF.hflip(image), TF.hflip(stimuli_map)
+        return _to_tensors(image, stimuli_map, self.mean, self.std)
+
+
+class PairedEvalPreset:
+    """Native resolution by default (the paper scores maps at the image's own size).
+
+    ``max_side`` optionally shrinks large images for speed; the map is then predicted at that
+    size and resized back to the ground truth's size by the evaluator, never the other way round.
+    """
+
+    def __init__(self, max_side: int | None = None, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.max_side, self.mean, self.std = max_side, mean, std
+
+    def __call__(self, image: Image.Image, stimuli_map: Image.Image):
+        if self.max_side and max(image.size) > self.max_side:
+            scale = self.max_side / max(image.size)
+            new_size = [max(1, round(image.size[1] * scale)), max(1, round(image.size[0] * scale))]
+            image = TF.resize(image, new_size, InterpolationMode.BILINEAR, antialias=True)
+        image_t = TF.normalize(TF.to_tensor(image), self.mean, self.std)
+        map_t = torch.from_numpy(np.asarray(stimuli_map, dtype=np.float32) / 255.0)[None]
+        return image_t, map_t
+
+
+class MapOnlyPreset:
+    """For the map-to-emotion classifier: the ground-truth map alone, resized (nearest), flipped in training."""
+
+    def __init__(self, size: int, train: bool, hflip_prob: float = 0.5):
+        self.size, self.train, self.hflip_prob = size, train, hflip_prob
+
+    def __call__(self, image: Image.Image, stimuli_map: Image.Image):
+        stimuli_map = TF.resize(stimuli_map, [self.size, self.size], InterpolationMode.NEAREST)
+        if self.train and random.random() < self.hflip_prob:
+            stimuli_map = TF.hflip(stimuli_map)
+        map_t = torch.from_numpy(np.asarray(stimuli_map, dtype=np.float32) / 255.0)[None]
+        return map_t, map_t

@@ -1,0 +1,33 @@
+"""Train FCNEL: predict the emotion stimuli map of an image (Peng et al., ICIP 2016).
+
+    python -m emotionroi_ex.train_FCNEL --config emotionroi_ex/configs/fcnel_paper_alexnet.yaml \\
+        --data-path data/EmotionROI --pretrained alexnet-owt-7be5be79.pth
+
+The paper: FCN-32s on AlexNet, one output channel, Euclidean loss, lr 1e-8, 20 epochs.  The
+re-implementation: FCN-8s on ResNet-50, SGD lr 1e-2 with a cosine schedule, 100 epochs
+(``configs/fcn8s_resnet50_reimpl.yaml``).  Writes the run folder (args.yaml, summary.csv,
+checkpoints, learning curves, per-image metrics, the Fig.-6 grid and results.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from emotionroi_ex.fcnel_train import add_common_args, run
+from shared_utils.runs import parse_args_with_config
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="FCNEL emotion stimuli map training", add_help=add_help)
+    add_common_args(parser, default_experiment_prefix="fcnel")
+    return parser
+
+
+def main(args):
+    run_dir, _, rt, _ = run(args, conditioned=False)
+    rt.close()
+    return run_dir
+
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

@@ -1,0 +1,9 @@
+"""The original repository's spelling of :mod:`emotionroi_ex.train_ROI_clf` (same script, same flags)."""
+
+from emotionroi_ex.train_ROI_clf import get_args_parser, main
+from shared_utils.runs import parse_args_with_config
+
+__all__ = ["get_args_parser", "main"]
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

@@ -1,0 +1,154 @@
+"""Classify the emotion from the ground-truth stimuli map alone (EmotionROI-ex's ROI classifier).
+
+    python -m emotionroi_ex.train_ROI_clf --config emotionroi_ex/configs/roi_clf_resnet50.yaml \\
+        --data-path data/EmotionROI
+
+A ResNet (ResNet-50 by default) sees only the annotators' map (one channel, no pixels of the
+photo): if it beats chance, the *shape and placement* of the stimulus region carries emotion
+information.  Reports accuracy, macro F1 and per-emotion recall on the test split against the
+majority-class predictor and uniform chance (1/6).  ``train_RIO_clf.py`` is the original's
+spelling of the same script.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Subset
+
+from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
+from emotionroi_ex.dataset import EmotionROI
+from emotionroi_ex.fcnel_train import build_optimizer, split_train_val
+from emotionroi_ex.model import BACKBONES, MapClassifier
+from emotionroi_ex.presets import MapOnlyPreset
+from shared_utils import metrics, plotting
+from shared_utils.checkpoint import (
+    load_checkpoint,
+    load_model_weights,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
+from shared_utils.engine import collect_predictions, train_one_epoch
+from shared_utils.results import Stopwatch, write_results
+from shared_utils.runs import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    BestTracker,
+    SummaryCSV,
+    add_run_args,
+    parse_args_with_config,
+    prepare_run_dir,
+    save_args,
+)
+from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Emotion from the ground-truth stimuli map alone", add_help=add_help)
+    parser.add_argument("--data-path", default="data/EmotionROI")
+    parser.add_argument("--data-kind", default="real", choices=["real", "demo"])
+    parser.add_argument("--backbone", default="resnet50", choices=[b for b in BACKBONES if b != "alexnet"])
+    parser.add_argument("--pretrained", default=None, help="torchvision ImageNet weights file (nothing downloads)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("-b", "--batch-size", type=int, default=32)
+    parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
+    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=1e-4)
+    parser.add_argument("--lr-scheduler", default="cosine", choices=["constant", "cosine", "step"])
+    parser.add_argument("--lr-step-size", type=int, default=10)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--input-size", type=int, default=224, help="maps are resized (nearest) to this square")
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--eval-checkpoint", default="best", choices=["last", "best"])
+    parser.add_argument("--max-steps-per-epoch", type=int, default=None)
+    add_runtime_args(parser)
+    add_run_args(parser, default_output=f"runs/{PACKAGE}")
+    return parser
+
+
+def main(args):
+    watch = Stopwatch()
+    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    experiment = args.experiment or f"roi_clf_{args.backbone}"
+    train_full = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=True))
+    train_eval = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=False))
+    test_set = EmotionROI(args.data_path, "test", MapOnlyPreset(args.input_size, train=False))
+    train_idx, val_idx = split_train_val(train_full.labels, args.val_fraction, seed=0)
+    run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
+    save_args(run_dir, args)
+    log = get_logger(run_dir, rt.is_main)
+    log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test maps; {rt.describe()}")
+
+    model = rt.prepare_model(MapClassifier(args.backbone, args.pretrained))
+    optimizer, scheduler = build_optimizer(args, model)
+    smoothing = args.label_smoothing
+
+    def loss_fn(net, batch, runtime):
+        maps, _, labels, _ = batch
+        logits = net(runtime.to_device(maps))
+        return F.cross_entropy(logits.float(), labels.to(runtime.device), label_smoothing=smoothing), maps.shape[0]
+
+    def predict_fn(net, batch, runtime):
+        maps, _, labels, index = batch
+        return {"logits": net(runtime.to_device(maps)), "label": labels, "index": index}
+
+    train_loader = rt.loader(Subset(train_full, train_idx), args.batch_size, train=True, num_workers=args.workers)
+    eval_loader = lambda ds: rt.loader(ds, args.batch_size, train=False, num_workers=args.workers)  # noqa: E731
+    val_loader = eval_loader(Subset(train_eval, val_idx)) if val_idx else None
+    tracker = BestTracker("val_accuracy", mode="max")
+    summary = SummaryCSV(run_dir / "summary.csv")
+    start_epoch = 0
+    if args.resume:
+        start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
+                                                    scheduler, rt.scaler)
+        if extra.get("tracker"):
+            tracker.load_state_dict(extra["tracker"])
+        summary.truncate(start_epoch)
+    for epoch in range(start_epoch, args.epochs):
+        rt.set_epoch(train_loader, epoch)
+        row = {"epoch": epoch + 1, **train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
+                                                      max_steps=args.max_steps_per_epoch)}
+        scheduler.step()
+        improved = True
+        if val_loader is not None:
+            preds = collect_predictions(model, val_loader, predict_fn, rt, desc="val")
+            row["val_accuracy"] = metrics.accuracy(preds["label"].numpy(), preds["logits"].argmax(1).numpy())
+            improved = tracker.update(row["val_accuracy"], epoch + 1)
+        if rt.is_main:
+            summary.append(row)
+            state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1, {"tracker": tracker.state_dict()})
+            save_checkpoint(run_dir / LAST_CHECKPOINT, state)
+            if improved:
+                save_checkpoint(run_dir / BEST_CHECKPOINT, state)
+        log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+
+    weights = run_dir / (BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
+    load_model_weights(rt.unwrap(model), weights)
+    preds = collect_predictions(model, eval_loader(test_set), predict_fn, rt, desc="test")
+    order = torch.argsort(preds["index"])
+    y_true, y_pred = preds["label"][order].numpy(), preds["logits"][order].argmax(1).numpy()
+    if rt.is_main:
+        result = metrics.classification_summary(y_true, y_pred, EMOTIONS)
+        majority = metrics.majority_class(np.asarray(train_full.labels)[train_idx], len(EMOTIONS))
+        baseline = metrics.classification_summary(y_true, np.full_like(y_true, majority), EMOTIONS)
+        result["chance_accuracy"] = 1.0 / len(EMOTIONS)
+        plotting.plot_confusion_matrix(metrics.confusion_matrix(y_true, y_pred, len(EMOTIONS)), EMOTIONS,
+                                       run_dir / "confusion_matrix.png", title="emotion from the stimuli map alone")
+        if (run_dir / "summary.csv").is_file():
+            plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
+        write_results(run_dir, package=PACKAGE, experiment=experiment, dataset=DATASET, data=args.data_kind,
+                      split="test", metrics=result, baseline=baseline, device=rt.device_name(),
+                      wall_seconds=watch.seconds, extra={"weights": str(weights), "majority_class": EMOTIONS[majority]})
+        log.info(f"test accuracy from maps alone {result['accuracy']:.4f} (chance {1 / len(EMOTIONS):.4f}, "
+                 f"majority class {baseline['accuracy']:.4f}); results in {run_dir / 'results.json'}")
+    rt.close()
+    return run_dir
+
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

@@ -1,0 +1,165 @@
+"""Grad-CAM / Grad-CAM++ / EigenCAM of a trained run, one map per sampled frame, for one label.
+
+    python -m bodily_tsn.cam --run runs/bodily_tsn/tsm_fusion_mask --label Happiness --method gradcam \
+        [--split test] [--videos NAME.mp4 ...| --num_clips 2] [--format gif|mp4] [--out DIR]
+
+For each clip and stream (face and body for fusion) it writes ``<stem>_<stream>_<label>_<method>.png``
+(a strip: the sampled crops over their overlays, with the model's score) and an animated ``.gif``
+or ``.mp4`` of the overlays, into ``RUN/cam`` by default. The model, data and crops are rebuilt from
+the run's ``args.yaml``; weights come from its best checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import yaml
+from PIL import Image
+
+from bodily_tsn.dataset import LABELS, EmoReactClips
+from bodily_tsn.model import BodilyTSN, TSNTower, build_model
+from bodily_tsn.presets import ClipEvalTransform, denormalize
+from bodily_tsn.train_EmoReact import get_args_parser, split_paths
+from shared_utils.checkpoint import atomic_write, load_model_weights
+from shared_utils.gradcam import CAM_METHODS, CamExplainer, preset_target_layers
+from shared_utils.plotting import overlay_heatmap, save_image_grid
+from shared_utils.runs import BEST_CHECKPOINT
+
+ANIMATION_SIZE = 160  # pixels per frame side in the GIF / mp4
+
+
+class StreamLogits(torch.nn.Module):
+    """One stream's tower as a 4-D-input classifier: ``(1, T*3, H, W)`` -> ``(1, 8)`` label logits,
+    so pytorch-grad-cam sees the T frames as the trunk's activation batch (one map per frame)."""
+
+    def __init__(self, tower: TSNTower):
+        super().__init__()
+        self.tower = tower
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        clips = x.view(batch, channels // 3, 3, height, width)
+        return self.tower(clips)[:, : len(LABELS)]
+
+
+def load_run_args(run: Path) -> argparse.Namespace:
+    path = run / "args.yaml"
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: not found (is {run} a bodily_tsn run folder?)")
+    saved = yaml.safe_load(path.read_text()) or {}
+    args = get_args_parser().parse_args([])
+    for key, value in saved.items():
+        setattr(args, key, value)
+    return args
+
+
+def explain_clip(model: BodilyTSN, frames: torch.Tensor, label: int, method: str) -> dict[str, dict]:
+    """``frames`` (S, T, 3, H, W) -> per stream: heat maps (T, H, W), images (T, H, W, 3), score."""
+    out = {}
+    for s, stream in enumerate(model.streams):
+        tower = model.tower(stream)
+        wrapper = StreamLogits(tower).eval()
+        preset = "resnet" if tower.arch == "resnet50" else "mobilenet_v2"
+        inputs = frames[s].flatten(0, 1).unsqueeze(0)  # (1, T*3, H, W)
+        with torch.no_grad():
+            score = float(torch.sigmoid(wrapper(inputs)[0, label]))
+        with CamExplainer(wrapper, preset_target_layers(tower.trunk, preset), method=method) as explainer:
+            maps = explainer(inputs, target_index=label, multilabel=True)
+        out[stream] = {"maps": maps, "images": denormalize(frames[s]), "score": score}
+    return out
+
+
+def write_animation(path: Path, frames: list[np.ndarray], fps: int = 2) -> None:
+    """GIF (PIL) or mp4 (PyAV, H.264), written atomically."""
+    frames = [np.asarray(Image.fromarray(f).resize((ANIMATION_SIZE, ANIMATION_SIZE), Image.BILINEAR))
+              for f in frames]
+    if path.suffix == ".gif":
+        def write(handle):
+            images = [Image.fromarray(f) for f in frames]
+            images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
+                           duration=int(1000 / fps), loop=0)
+    else:
+        def write(handle):
+            with av.open(handle, mode="w", format="mp4") as container:
+                stream = container.add_stream("libx264", rate=fps)
+                stream.width = stream.height = ANIMATION_SIZE
+                stream.pix_fmt = "yuv420p"
+                for frame in frames:
+                    for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                        container.mux(packet)
+                for packet in stream.encode():
+                    container.mux(packet)
+    atomic_write(path, write)
+
+
+def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "test", videos=None,
+            num_clips: int = 2, fmt: str = "gif", out: str | Path | None = None,
+            data_root: str | None = None) -> list[Path]:
+    run = Path(run)
+    if label not in LABELS:
+        raise SystemExit(f"error: unknown --label {label!r}; choose from {', '.join(LABELS)}")
+    if method not in CAM_METHODS:
+        raise SystemExit(f"error: unknown --method {method!r}; choose from {', '.join(CAM_METHODS)}")
+    args = load_run_args(run)
+    if data_root:
+        args.data_root = data_root
+    args.pretrained = None  # the checkpoint holds every weight
+    model = build_model(args)
+    load_model_weights(model, run / BEST_CHECKPOINT)
+    model.eval()
+    dataset = EmoReactClips(args.data_root, split_paths(args, Path(args.data_root))[split], args.input,
+                            args.num_segments, train=False, transform=ClipEvalTransform(args.crop_size),
+                            mask=args.mask, frames_dir=args.frames_dir, skip_bad=args.skip_bad, show_progress=False)
+    names = [c.record.video for c in dataset.clips]
+    if videos:
+        unknown = [v for v in videos if v not in names]
+        if unknown:
+            raise SystemExit(f"error: {', '.join(unknown)}: not in the {split} split of {args.data_root}")
+        picks = [names.index(v) for v in videos]
+    else:
+        picks = list(range(min(num_clips, len(dataset))))
+    out_dir = Path(out) if out else run / "cam"
+    label_index = LABELS.index(label)
+    written = []
+    for idx in picks:
+        item = dataset[idx]
+        frame_ids = dataset.sample_indices(idx)
+        explained = explain_clip(model, item["frames"], label_index, method)
+        stem = dataset.clips[idx].record.stem
+        truth = int(item["labels"][label_index])
+        for stream, result in explained.items():
+            overlays = [overlay_heatmap(img, hm) for img, hm in zip(result["images"], result["maps"])]
+            titles = [f"frame {f}" for f in frame_ids] + [f"{method}" for _ in frame_ids]
+            base = out_dir / f"{stem}_{stream}_{label}_{method}"
+            save_image_grid([*result["images"], *overlays], base.with_suffix(".png"), titles=titles,
+                            ncols=len(overlays), suptitle=f"{stem} {stream}: {label} score {result['score']:.2f} "
+                            f"(true {truth})")
+            write_animation(base.with_suffix("." + fmt), overlays)
+            written += [base.with_suffix(".png"), base.with_suffix("." + fmt)]
+    return written
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Grad-CAM explanations of a bodily_tsn run, per sampled frame")
+    parser.add_argument("--run", required=True, help="run folder (args.yaml, checkpoint_best.pt)")
+    parser.add_argument("--label", required=True, choices=LABELS)
+    parser.add_argument("--method", default="gradcam", choices=list(CAM_METHODS))
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--videos", nargs="+", default=None, help="clip file names (default: the first --num_clips)")
+    parser.add_argument("--num_clips", type=int, default=2)
+    parser.add_argument("--format", dest="fmt", default="gif", choices=["gif", "mp4"])
+    parser.add_argument("--data_root", default=None, help="override the run's data root")
+    parser.add_argument("--out", default=None, help="output folder (default: RUN/cam)")
+    args = parser.parse_args(argv)
+    for path in run_cam(args.run, args.label, args.method, args.split, args.videos, args.num_clips, args.fmt,
+                        args.out, args.data_root):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,448 @@
+"""EmoReact clips as TSN inputs: segment sampling, face / body / full-body crops, face + body fusion.
+
+On-disk layout (``../shared/FORMATS.md``), ``root`` being the EmoReact folder::
+
+    root/Data/AllVideos/<video>                              # H.264 mp4
+    root/Data/AllVideos/<video>_openface/<video stem>.csv    # OpenFace 2.x, one row per frame
+    root/Holistic/<video stem>_hol.txt                       # MediaPipe Holistic pose, one line per frame
+    <frames_dir>/<video stem>/%06d.jpg                       # optional pre-extracted frames (1-based)
+
+Everything a clip needs (frame count, per-frame face and body boxes, landmarks for the masked
+variant) is read and checked when the dataset is built, so bad input fails before training starts,
+with one line naming the file; ``skip_bad=True`` skips such clips and counts them instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from bodily_tsn.masking import draw_surgical_mask
+from shared_utils.runtime import LOGGER_NAME, progress
+
+LABELS = ["Curiosity", "Uncertainty", "Excitement", "Happiness", "Surprise", "Disgust", "Fear", "Frustration"]
+INPUTS = ("face", "body", "fullbody", "fusion")
+VIDEO_SUBDIR = Path("Data") / "AllVideos"
+HOLISTIC_SUBDIR = Path("Holistic")
+NUM_LANDMARKS = 68
+BOX_MARGIN = 0.10  # each side, as a fraction of the box's width / height
+log = logging.getLogger(LOGGER_NAME)
+
+
+class BadClipError(Exception):
+    """A clip whose files cannot be used; the message names the file and the problem."""
+
+
+# --------------------------------------------------------------------------- label CSVs
+@dataclass
+class ClipRecord:
+    video: str
+    labels: np.ndarray  # (8,) float32 in {0, 1}
+    valence: float
+
+    @property
+    def stem(self) -> str:
+        return Path(self.video).stem
+
+
+def read_split_csv(path: str | Path) -> list[ClipRecord]:
+    """``,video,Curiosity,...,Frustration,Valence`` (first column a pandas index)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: label CSV not found")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise SystemExit(f"error: {path}: not a readable CSV ({exc})") from None
+    missing = [c for c in ["video", *LABELS, "Valence"] if c not in table.columns]
+    if missing:
+        raise SystemExit(f"error: {path}: missing column(s) {', '.join(missing)}")
+    labels = table[LABELS].to_numpy()
+    if not np.isin(labels, (0, 1)).all():
+        raise SystemExit(f"error: {path}: label columns must hold only 0 or 1")
+    valence = table["Valence"].to_numpy(dtype=np.float64)
+    if np.isnan(valence).any():
+        raise SystemExit(f"error: {path}: empty Valence value(s)")
+    return [
+        ClipRecord(str(video), labels[i].astype(np.float32), float(valence[i]))
+        for i, video in enumerate(table["video"])
+    ]
+
+
+# --------------------------------------------------------------------------- landmarks and boxes
+def read_openface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OpenFace 2.x CSV -> ``(xs (F, 68), ys (F, 68), detected (F,) bool)`` in pixels, row = frame."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, skipinitialspace=True)  # the header has a space after each comma
+    except FileNotFoundError:
+        raise BadClipError(f"{path}: OpenFace landmark file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise BadClipError(f"{path}: not a readable OpenFace CSV ({exc})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    x_cols = [f"x_{i}" for i in range(NUM_LANDMARKS)]
+    y_cols = [f"y_{i}" for i in range(NUM_LANDMARKS)]
+    missing = [c for c in ["success", *x_cols, *y_cols] if c not in table.columns]
+    if missing:
+        shown = ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else "")
+        raise BadClipError(f"{path}: missing OpenFace column(s) {shown}")
+    try:
+        xs = table[x_cols].to_numpy(dtype=np.float64)
+        ys = table[y_cols].to_numpy(dtype=np.float64)
+        success = table["success"].to_numpy(dtype=np.float64)
+    except ValueError as exc:
+        raise BadClipError(f"{path}: non-numeric landmark values ({exc})") from None
+    detected = (success > 0.5) & np.isfinite(xs).all(1) & np.isfinite(ys).all(1)
+    return xs, ys, detected
+
+
+def read_holistic(path: str | Path) -> list[np.ndarray]:
+    """MediaPipe Holistic text file -> one ``(K, 2)`` array of normalised pose points per frame
+    (``K = 0`` where nothing was seen)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadClipError(f"{path}: Holistic pose file not found")
+    frames = []
+    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+        fields = line.split()
+        if len(fields) % 2:
+            raise BadClipError(f"{path}: line {line_no} has an odd number of values ({len(fields)})")
+        try:
+            values = np.array([float(v) for v in fields], dtype=np.float64)
+        except ValueError:
+            raise BadClipError(f"{path}: line {line_no} holds a non-numeric value") from None
+        frames.append(values.reshape(-1, 2))
+    return frames
+
+
+def expand_box(box: np.ndarray, margin: float, width: int, height: int) -> np.ndarray:
+    """Grow ``[x1, y1, x2, y2]`` by ``margin`` of its size on each side, clamped to the image."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    return np.array([max(0.0, x1 - dx), max(0.0, y1 - dy), min(float(width), x2 + dx), min(float(height), y2 + dy)])
+
+
+def face_boxes(xs, ys, detected, width, height, margin=BOX_MARGIN) -> np.ndarray:
+    """(F, 4) landmark boxes + margin; NaN rows where OpenFace found no face."""
+    boxes = np.full((len(xs), 4), np.nan)
+    for i in np.flatnonzero(detected):
+        raw = np.array([xs[i].min(), ys[i].min(), xs[i].max(), ys[i].max()])
+        boxes[i] = expand_box(raw, margin, width, height)
+    return boxes
+
+
+def body_boxes(points: list[np.ndarray], width, height, margin=BOX_MARGIN) -> np.ndarray:
+    """(F, 4) pose boxes (normalised points times the frame size) + margin; NaN where none."""
+    boxes = np.full((len(points), 4), np.nan)
+    for i, pts in enumerate(points):
+        if len(pts):
+            raw = np.array([pts[:, 0].min() * width, pts[:, 1].min() * height,
+                            pts[:, 0].max() * width, pts[:, 1].max() * height])
+            box = expand_box(raw, margin, width, height)
+            if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
+                boxes[i] = box
+    return boxes
+
+
+def nearest_detected(valid: np.ndarray) -> np.ndarray | None:
+    """For each frame, the index of the nearest frame with a detection (None when there is none)."""
+    found = np.flatnonzero(valid)
+    if found.size == 0:
+        return None
+    frames = np.arange(len(valid))
+    pos = np.clip(np.searchsorted(found, frames), 1, max(found.size - 1, 1))
+    left, right = found[pos - 1], found[np.minimum(pos, found.size - 1)]
+    return np.where(np.abs(frames - left) <= np.abs(right - frames), left, right)
+
+
+def fill_boxes(boxes: np.ndarray, width: int, height: int, what: str, source: Path) -> np.ndarray:
+    """Frames with no detection reuse the nearest detected frame's box; a clip with none at all
+    falls back to the full frame (with a warning)."""
+    nearest = nearest_detected(~np.isnan(boxes).any(1))
+    if nearest is None:
+        log.warning("warning: %s: no %s detected in any frame; using the full frame", source, what)
+        return np.tile(np.array([0.0, 0.0, float(width), float(height)]), (len(boxes), 1))
+    return boxes[nearest]
+
+
+# --------------------------------------------------------------------------- video decoding
+def video_info(path: str | Path) -> tuple[int, int, int]:
+    """``(num_frames, width, height)`` from the container; counts packets when the header has no count."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadClipError(f"{path}: video file not found")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise BadClipError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            count = int(stream.frames or 0)
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if count <= 0:
+                count = sum(1 for packet in container.demux(stream) if packet.size > 0)
+    except av.error.FFmpegError as exc:
+        raise BadClipError(f"{path}: unreadable video ({exc})") from None
+    if count <= 0 or width <= 0 or height <= 0:
+        raise BadClipError(f"{path}: video has no frames")
+    return count, width, height
+
+
+def read_video_frames(path: str | Path, indices, seek_threshold: int = 48) -> list[np.ndarray]:
+    """Decode only what is needed for the 0-based frame ``indices``: RGB uint8 arrays, in the order
+    asked. Seeks to the keyframe before the first wanted frame when that is far in, stops after the
+    last, and converts only the wanted frames. An index past the real end (headers that over-count)
+    gets the last frame."""
+    path = Path(path)
+    wanted = sorted({int(i) for i in indices})
+    got: dict[int, np.ndarray] = {}
+    last_frame, last_index = None, -1
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate
+            start = stream.start_time or 0
+            use_pts = False
+            if rate and stream.time_base and wanted[0] >= seek_threshold:
+                target = start + int((wanted[0] - 2) / float(rate) / float(stream.time_base))
+                container.seek(max(target, start), stream=stream, backward=True, any_frame=False)
+                use_pts = True
+            count = -1
+            for frame in container.decode(stream):
+                if use_pts and frame.pts is not None:
+                    count = int(round((frame.pts - start) * float(stream.time_base) * float(rate)))
+                else:
+                    count += 1
+                last_frame, last_index = frame, count
+                if count in wanted and count not in got:
+                    got[count] = frame.to_ndarray(format="rgb24")
+                if count >= wanted[-1]:
+                    break
+    except av.error.FFmpegError as exc:
+        raise BadClipError(f"{path}: cannot decode video ({exc})") from None
+    if last_frame is None:
+        raise BadClipError(f"{path}: video has no decodable frames")
+    missing = [i for i in wanted if i not in got]
+    if missing:
+        if use_pts and min(missing) < last_index:
+            # Timestamps did not line up with frame numbers (variable frame rate): decode from the start.
+            return read_video_frames(path, indices, seek_threshold=10**9)
+        tail = last_frame.to_ndarray(format="rgb24")
+        for i in missing:
+            got[i] = tail
+    return [got[int(i)] for i in indices]
+
+
+def frame_folder_count(folder: Path) -> int:
+    return len(list(folder.glob("[0-9][0-9][0-9][0-9][0-9][0-9].jpg")))
+
+
+def read_folder_frames(folder: Path, indices) -> list[np.ndarray]:
+    frames = []
+    for i in indices:
+        path = folder / f"{int(i) + 1:06d}.jpg"
+        try:
+            with Image.open(path) as image:
+                frames.append(np.asarray(image.convert("RGB")))
+        except (OSError, ValueError) as exc:
+            raise BadClipError(f"{path}: cannot read frame ({exc})") from None
+    return frames
+
+
+# --------------------------------------------------------------------------- sampling and crops
+def segment_indices(num_frames: int, num_segments: int, train: bool, generator: torch.Generator | None = None):
+    """TSN sampling: split the clip into ``num_segments`` equal segments and take a random frame of
+    each (training) or each segment's centre (evaluation). Short clips repeat frames."""
+    edges = np.arange(num_segments + 1) * (num_frames / num_segments)
+    if train:
+        offsets = torch.rand(num_segments, generator=generator).numpy()
+    else:
+        offsets = np.full(num_segments, 0.5)
+    indices = np.floor(edges[:-1] + offsets * (edges[1:] - edges[:-1])).astype(np.int64)
+    return np.clip(indices, 0, num_frames - 1)
+
+
+def crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    x1, y1 = int(np.clip(np.floor(box[0]), 0, width - 1)), int(np.clip(np.floor(box[1]), 0, height - 1))
+    x2, y2 = int(np.clip(np.ceil(box[2]), x1 + 1, width)), int(np.clip(np.ceil(box[3]), y1 + 1, height))
+    return image[y1:y2, x1:x2]
+
+
+def black_out(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    out = image.copy()
+    height, width = image.shape[:2]
+    x1, y1 = int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1])))
+    x2, y2 = int(min(width, np.ceil(box[2]))), int(min(height, np.ceil(box[3])))
+    out[y1:y2, x1:x2] = 0
+    return out
+
+
+def stream_names(input_kind: str) -> list[str]:
+    return ["face", "body"] if input_kind == "fusion" else [input_kind]
+
+
+# --------------------------------------------------------------------------- the dataset
+@dataclass
+class ClipMeta:
+    record: ClipRecord
+    video: Path
+    num_frames: int
+    width: int
+    height: int
+    face: np.ndarray | None = None  # (F, 4) filled boxes
+    body: np.ndarray | None = None
+    landmarks: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys) of the nearest detected frame
+    frames_folder: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class EmoReactClips(Dataset):
+    """One item per clip: ``{"frames": (S, T, 3, H, W), "labels": (8,), "valence": (), "index": ()}``
+    with S = 1 stream (face, body or fullbody) or 2 (fusion: face, body)."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        split_csv: str | Path,
+        input_kind: str = "face",
+        num_segments: int = 5,
+        train: bool = False,
+        transform=None,
+        mask: bool = False,
+        frames_dir: str | Path | None = None,
+        skip_bad: bool = False,
+        limit: int | None = None,
+        show_progress: bool = True,
+    ):
+        if input_kind not in INPUTS:
+            raise ValueError(f"input_kind must be one of {INPUTS}, got {input_kind!r}")
+        self.root = Path(root)
+        self.input_kind, self.num_segments, self.train = input_kind, int(num_segments), bool(train)
+        self.transform, self.mask = transform, bool(mask)
+        self.frames_dir = Path(frames_dir) if frames_dir else None
+        self.streams = stream_names(input_kind)
+        records = read_split_csv(split_csv)[:limit]
+        self.clips: list[ClipMeta] = []
+        self.skipped: list[str] = []
+        for record in progress(records, desc=f"index {Path(split_csv).name}", enabled=show_progress):
+            try:
+                self.clips.append(self._index_clip(record))
+            except BadClipError as exc:
+                if not skip_bad:
+                    raise SystemExit(f"error: {exc} (pass --skip_bad to skip such clips)") from None
+                self.skipped.append(str(exc))
+        if self.skipped:
+            log.warning("warning: %s: skipped %d of %d clips with bad input; first: %s",
+                        split_csv, len(self.skipped), len(records), self.skipped[0])
+        if not self.clips:
+            raise SystemExit(f"error: {split_csv}: no usable clips")
+        self.labels = np.stack([c.record.labels for c in self.clips])
+        self.valence = np.array([c.record.valence for c in self.clips], dtype=np.float32)
+
+    # Which annotation files this input kind needs.
+    @property
+    def needs_face(self) -> bool:
+        return self.input_kind in ("face", "body", "fusion") or self.mask
+
+    @property
+    def needs_body(self) -> bool:
+        return self.input_kind in ("body", "fullbody", "fusion")
+
+    def _index_clip(self, record: ClipRecord) -> ClipMeta:
+        video = self.root / VIDEO_SUBDIR / record.video
+        if self.frames_dir is not None:
+            folder = self.frames_dir / record.stem
+            num_frames = frame_folder_count(folder)
+            if num_frames == 0:
+                raise BadClipError(f"{folder}: no extracted frames (000001.jpg ...)")
+            with Image.open(folder / "000001.jpg") as first:
+                width, height = first.size
+        else:
+            folder = None
+            num_frames, width, height = video_info(video)
+        meta = ClipMeta(record, video, num_frames, width, height, frames_folder=folder)
+        if self.needs_face:
+            csv_path = self.root / VIDEO_SUBDIR / f"{record.video}_openface" / f"{record.stem}.csv"
+            xs, ys, detected = read_openface(csv_path)
+            if len(xs) < num_frames:
+                raise BadClipError(f"{csv_path}: {len(xs)} landmark rows but the video has {num_frames} frames")
+            xs, ys, detected = xs[:num_frames], ys[:num_frames], detected[:num_frames]
+            meta.face = fill_boxes(face_boxes(xs, ys, detected, width, height), width, height, "face", csv_path)
+            nearest = nearest_detected(detected)
+            if nearest is not None:
+                meta.landmarks = (xs[nearest].astype(np.float32), ys[nearest].astype(np.float32))
+        if self.needs_body:
+            hol_path = self.root / HOLISTIC_SUBDIR / f"{record.stem}_hol.txt"
+            points = read_holistic(hol_path)
+            if len(points) < num_frames:
+                raise BadClipError(f"{hol_path}: {len(points)} pose lines but the video has {num_frames} frames")
+            meta.body = fill_boxes(body_boxes(points[:num_frames], width, height), width, height, "body", hol_path)
+        return meta
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def sample_indices(self, index: int) -> np.ndarray:
+        return segment_indices(self.clips[index].num_frames, self.num_segments, self.train)
+
+    def load_frames(self, meta: ClipMeta, indices: np.ndarray) -> list[np.ndarray]:
+        if meta.frames_folder is not None:
+            return read_folder_frames(meta.frames_folder, indices)
+        try:
+            return read_video_frames(meta.video, indices)
+        except BadClipError as exc:
+            raise SystemExit(f"error: {exc}") from None
+
+    def crops(self, index: int, indices: np.ndarray) -> dict[str, list[np.ndarray]]:
+        """The un-transformed crops of every stream for the given frame indices."""
+        meta = self.clips[index]
+        frames = self.load_frames(meta, indices)
+        out: dict[str, list[np.ndarray]] = {name: [] for name in self.streams}
+        for frame_index, image in zip(indices, frames):
+            if self.mask and meta.landmarks is not None:
+                xs, ys = meta.landmarks
+                image = draw_surgical_mask(image, xs[frame_index], ys[frame_index])
+            for name in self.streams:
+                if name == "face":
+                    out[name].append(crop(image, meta.face[frame_index]))
+                elif name == "body":  # body stream: the face is blacked out so only the body speaks
+                    out[name].append(crop(black_out(image, meta.face[frame_index]), meta.body[frame_index]))
+                else:  # fullbody keeps the face
+                    out[name].append(crop(image, meta.body[frame_index]))
+        return out
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        indices = self.sample_indices(index)
+        streams = self.crops(index, indices)
+        if self.transform is None:
+            raise RuntimeError("EmoReactClips needs a transform to build tensors (see bodily_tsn.presets)")
+        frames = self.transform([streams[name] for name in self.streams])  # (S, T, 3, H, W)
+        meta = self.clips[index]
+        return {
+            "frames": frames,
+            "labels": torch.from_numpy(meta.record.labels),
+            "valence": torch.tensor(meta.record.valence, dtype=torch.float32),
+            "index": torch.tensor(index),
+        }
+
+
+def check_data_root(root: str | Path) -> Path:
+    """The dataset folder, or one clear error saying where the data goes and how to make demo data."""
+    root = Path(root)
+    if not (root / VIDEO_SUBDIR).is_dir():
+        raise SystemExit(
+            f"error: no EmoReact data at {root} (expected {root / VIDEO_SUBDIR}/<video>.mp4 with OpenFace "
+            f"CSVs, and {root / HOLISTIC_SUBDIR}/<stem>_hol.txt); put the dataset there or pass --data_root DIR, "
+            "or make demo data: python -m bodily_tsn.demo_data --out data/EmoReact_demo "
+            "and pass --data_root data/EmoReact_demo"
+        )
+    return root

@@ -1,0 +1,424 @@
+"""Train, test and run the EMOTIC two-stream model, with the PyTorch port's command line.
+
+    python main.py --mode train_test --data_path DATA/emotic_pre --experiment_path runs/emotic_context/exp1
+    python main.py --mode test --data_path DATA/emotic_pre --experiment_path runs/emotic_context/exp1
+    python main.py --mode inference --inference_file list.txt --experiment_path runs/emotic_context/exp1 \
+        [--thresholds ../shared/data/emotic/thresholds_rkosti.mat] [--on_bad_row skip|fail]
+
+``--data_path`` is the output of ``mat2py.py`` (the port's CSVs and the npy cache); with
+``--data_source images`` the images are read and cropped on the fly instead (``--image_dir``,
+default ``DATA_PATH/../emotic``). The run folder holds args.yaml, summary.csv, log.txt,
+checkpoints, val_thresholds.{npy,json}, results.json, the AP table and plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # `cd emotic_context && python main.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import emotic_context  # noqa: E402,F401  (imports shared_utils before torchvision)
+from emotic_context.dataset import (  # noqa: E402
+    CATEGORIES,
+    PORT_BODY_SIZE,
+    PORT_CONTEXT_SIZE,
+    VAD_NAMES,
+    VAD_SCALE,
+    EmoticCacheDataset,
+    EmoticImageDataset,
+    black_out_person,
+    clamp_bbox,
+    context_and_body,
+    normalized_box,
+    read_port_csv,
+    read_rgb,
+)
+from emotic_context.evaluation import (  # noqa: E402
+    ap_table_markdown,
+    emotic_metrics,
+    load_thresholds,
+    prior_baseline,
+    save_thresholds,
+    validation_thresholds,
+)
+from emotic_context.losses import ContinuousLoss, DiscreteLoss  # noqa: E402
+from emotic_context.model import EmoticModel  # noqa: E402
+from emotic_context.presets import stream_transforms  # noqa: E402
+from shared_utils import plotting  # noqa: E402
+from shared_utils.checkpoint import (  # noqa: E402
+    atomic_write,
+    load_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
+from shared_utils.engine import collect_predictions, train_one_epoch  # noqa: E402
+from shared_utils.results import Stopwatch, write_results  # noqa: E402
+from shared_utils.runs import (  # noqa: E402
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    BestTracker,
+    SummaryCSV,
+    add_run_args,
+    parse_args_with_config,
+    prepare_run_dir,
+    save_args,
+)
+from shared_utils.runtime import Runtime, add_runtime_args, get_logger  # noqa: E402
+
+PACKAGE = "emotic_context"
+ARCH_KEYS = ("context_model", "body_model", "mask_body", "context_size", "body_size")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="EMOTIC body + context emotion recognition (Kosti et al. 2019)")
+    parser.add_argument("--mode", default="train", choices=["train", "test", "train_test", "inference"])
+    parser.add_argument("--data_path", default=None, help="mat2py.py output: <split>.csv and <split>_*_arr.npy")
+    parser.add_argument("--data_source", default="npy", choices=["npy", "images"],
+                        help="npy: the memory-mapped cache; images: read and crop the images on the fly")
+    parser.add_argument("--image_dir", default=None, help="EMOTIC image root for --data_source images / inference "
+                                                          "(default DATA_PATH/../emotic)")
+    parser.add_argument("--experiment_path", default=None,
+                        help="run folder (the port's flag); same as --output PARENT --experiment NAME")
+    parser.add_argument("--data_kind", default="auto", choices=["auto", "demo", "real"],
+                        help="recorded in results.json; auto: demo when the files are the demo generator's")
+    # model (the port's flags)
+    parser.add_argument("--context_model", default="resnet18", choices=["resnet18", "resnet50"])
+    parser.add_argument("--body_model", default="resnet18", choices=["resnet18", "resnet50"])
+    parser.add_argument("--context_weights", default=None, help="local ResNet state_dict for the context trunk "
+                                                                "(the port uses Places365)")
+    parser.add_argument("--body_weights", default=None, help="local ResNet state_dict for the body trunk (ImageNet)")
+    parser.add_argument("--mask_body", action=argparse.BooleanOptionalAction, default=False,
+                        help="black out the person in the context image")
+    parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE,
+                        help="context side for --data_source images and inference (the cache fixes its own)")
+    parser.add_argument("--body_size", type=int, default=PORT_BODY_SIZE)
+    # optimisation (the port: Adam, StepLR(7, 0.1))
+    parser.add_argument("--learning_rate", type=float, default=0.01)
+    parser.add_argument("--weight_decay", type=float, default=5e-4)
+    parser.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    parser.add_argument("--momentum", type=float, default=0.9, help="for --optimizer sgd")
+    parser.add_argument("--lr_step", type=int, default=7, help="StepLR period in epochs")
+    parser.add_argument("--lr_gamma", type=float, default=0.1)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch_size", type=int, default=52, help="the port: twice the number of categories")
+    parser.add_argument("--jitter", type=float, default=0.4, help="colour-jitter strength (0 disables)")
+    # losses (the port's flags)
+    parser.add_argument("--cat_loss_weight", type=float, default=0.5)
+    parser.add_argument("--cont_loss_weight", type=float, default=0.5)
+    parser.add_argument("--continuous_loss_type", default="Smooth L1", choices=["L2", "Smooth L1"])
+    parser.add_argument("--discrete_loss_weight_type", default="dynamic", choices=["dynamic", "mean", "static"])
+    parser.add_argument("--cont_margin", type=float, default=1.0, help="margin of the continuous loss (1..10 scale)")
+    # evaluation / inference
+    parser.add_argument("--checkpoint", default=None, help="weights for test/inference (default: the run's best)")
+    parser.add_argument("--inference_file", default=None, help="lines 'path x1 y1 x2 y2'")
+    parser.add_argument("--inference_output", default=None, help="default: RUN/inference_results.csv")
+    parser.add_argument("--thresholds", default=None, help="26 thresholds (.npy/.json/.mat, e.g. the authors' "
+                                                           "thresholds_rkosti.mat); default RUN/val_thresholds.npy")
+    parser.add_argument("--on_bad_row", default="skip", choices=["skip", "fail"],
+                        help="inference: report a bad row (with its line number) and skip it, or stop")
+    add_runtime_args(parser)
+    add_run_args(parser, default_output="runs/emotic_context")
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+def resolve_run_location(args) -> tuple[Path, str]:
+    if args.experiment_path:
+        path = Path(args.experiment_path)
+        return path.parent, path.name
+    return Path(args.output), args.experiment or f"emotic_{args.context_model}_{args.body_model}"
+
+
+def require_data_path(args) -> Path:
+    if not args.data_path:
+        raise SystemExit(f"error: --mode {args.mode} needs --data_path (the folder mat2py.py wrote)")
+    path = Path(args.data_path)
+    if not path.is_dir():
+        raise SystemExit(f"error: {path}: --data_path is not a folder")
+    return path
+
+
+def build_dataset(args, arch: dict, split: str, train: bool):
+    data_path = require_data_path(args)
+    context_tf, body_tf = stream_transforms(train, jitter=args.jitter if train else 0.0)
+    if args.data_source == "npy":
+        return EmoticCacheDataset(data_path, split, context_tf, body_tf, mask_body=arch["mask_body"])
+    image_dir = Path(args.image_dir) if args.image_dir else data_path.parent / "emotic"
+    return EmoticImageDataset(read_port_csv(data_path / f"{split}.csv"), image_dir, context_tf, body_tf,
+                              arch["context_size"], arch["body_size"], arch["mask_body"])
+
+
+def data_kind(args) -> str:
+    if args.data_kind != "auto":
+        return args.data_kind
+    csv_path = Path(args.data_path) / "test.csv" if args.data_path else None
+    if csv_path is not None and csv_path.is_file():
+        with csv_path.open() as handle:
+            next(handle, None)
+            first = next(handle, "")
+        return "demo" if ",demo_test_" in first else "real"
+    return "real"
+
+
+def arch_from_args(args, dataset=None) -> dict:
+    arch = {key: getattr(args, key) for key in ARCH_KEYS}
+    if isinstance(dataset, EmoticCacheDataset):  # the cache fixes the input sizes
+        arch["context_size"] = int(dataset.arrays["context"].shape[1])
+        arch["body_size"] = int(dataset.arrays["body"].shape[1])
+    return arch
+
+
+def model_from_checkpoint(args, run_dir: Path) -> tuple[EmoticModel, dict, Path]:
+    path = Path(args.checkpoint) if args.checkpoint else run_dir / BEST_CHECKPOINT
+    state = load_checkpoint(path)
+    arch = (state.get("extra") or {}).get("arch")
+    if arch is None:
+        raise SystemExit(f"error: {path}: not an emotic_context checkpoint (no architecture record)")
+    model = EmoticModel(arch["context_model"], arch["body_model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise SystemExit(f"error: {path}: does not fit the model: {str(exc).splitlines()[0]}") from None
+    return model, arch, path
+
+
+def loss_function(args, train_cat_counts):
+    discrete = DiscreteLoss(args.discrete_loss_weight_type, train_counts=train_cat_counts)
+    continuous = ContinuousLoss(args.continuous_loss_type, args.cont_margin)
+
+    def loss_fn(model, batch, rt):
+        context, body, cat, cont = (rt.to_device(t) for t in batch)
+        pred_cat, pred_cont = model(context, body)
+        discrete.weights = discrete.weights.to(pred_cat.device)
+        cat_loss = discrete(pred_cat, cat)
+        cont_loss = continuous(pred_cont * VAD_SCALE, cont * VAD_SCALE)
+        return args.cat_loss_weight * cat_loss + args.cont_loss_weight * cont_loss, context.shape[0]
+
+    return loss_fn
+
+
+def predict_fn(model, batch, rt):
+    context, body, cat, cont = batch
+    pred_cat, pred_cont = model(rt.to_device(context), rt.to_device(body))
+    return {"cat_scores": pred_cat, "vad_pred": pred_cont * VAD_SCALE, "cat_true": cat, "vad_true": cont * VAD_SCALE}
+
+
+def predictions(model, dataset, args, rt, desc: str) -> dict[str, np.ndarray]:
+    loader = rt.loader(dataset, args.batch_size, train=False, num_workers=args.workers)
+    out = collect_predictions(model, loader, predict_fn, rt, desc=desc)
+    return {k: v.numpy() for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- train
+def train(args, rt: Runtime, run_dir: Path, log) -> None:
+    train_set = build_dataset(args, arch_from_args(args), "train", train=True)
+    arch = arch_from_args(args, train_set)
+    val_set = build_dataset(args, arch, "val", train=False)
+    log.info(f"train {len(train_set)} persons, val {len(val_set)}; {rt.describe()}")
+    model = EmoticModel(args.context_model, args.body_model, args.context_weights, args.body_weights)
+    model = rt.prepare_model(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if args.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=args.learning_rate, weight_decay=args.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(params, lr=args.learning_rate, momentum=args.momentum,
+                                    weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=args.lr_gamma)
+    loss_fn = loss_function(args, train_set.cat_labels.sum(axis=0))
+    loader = rt.loader(train_set, args.batch_size, train=True, num_workers=args.workers,
+                       drop_last=len(train_set) > args.batch_size)
+    tracker = BestTracker("val_mAP_percent", mode="max")
+    summary = SummaryCSV(run_dir / "summary.csv")
+    start_epoch = 0
+    if args.resume:
+        start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
+                                                    scheduler, rt.scaler)
+        tracker.load_state_dict(extra["tracker"])
+        summary.truncate(start_epoch)
+        log.info(f"resumed after epoch {start_epoch}")
+    for epoch in range(start_epoch, args.epochs):
+        rt.set_epoch(loader, epoch)
+        stats = train_one_epoch(model, loader, optimizer, loss_fn, rt, epoch)
+        scheduler.step()
+        preds = predictions(model, val_set, args, rt, desc=f"epoch {epoch} val")
+        val = emotic_metrics(preds["cat_true"], preds["cat_scores"], preds["vad_true"], preds["vad_pred"])
+        row = {"epoch": epoch + 1, **stats, "val_mAP_percent": val["mAP_percent"], "val_vad_mae": val["vad_mae"]}
+        improved = tracker.update(val["mAP_percent"] if val["mAP_percent"] is not None else float("-inf"), epoch + 1)
+        log.info(f"epoch {epoch + 1}/{args.epochs} train_loss {stats['train_loss']:.4f} "
+                 f"val mAP {val['mAP_percent']:.2f}% val VAD MAE {val['vad_mae']:.3f}" + (" (best)" if improved else ""))
+        if rt.is_main:
+            extra = {"arch": arch, "tracker": tracker.state_dict()}
+            if improved:
+                save_checkpoint(run_dir / BEST_CHECKPOINT, training_state(model, epoch=epoch + 1, extra=extra))
+            save_checkpoint(run_dir / LAST_CHECKPOINT,
+                            training_state(model, optimizer, scheduler, rt.scaler, epoch + 1, extra))
+            summary.append(row)
+    if rt.is_main and (run_dir / "summary.csv").is_file():
+        plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
+    # Thresholds for inference, from the best model on validation.
+    best, _, _ = model_from_checkpoint(argparse.Namespace(checkpoint=None), run_dir)
+    best = rt.prepare_model(best)
+    preds = predictions(best, val_set, args, rt, desc="val thresholds")
+    if rt.is_main:
+        save_thresholds(run_dir, validation_thresholds(preds["cat_true"], preds["cat_scores"]))
+    log.info(f"best val mAP {tracker.best:.2f}% at epoch {tracker.best_epoch}; thresholds in {run_dir}")
+
+
+# --------------------------------------------------------------------------- test
+def test(args, rt: Runtime, run_dir: Path, log) -> dict:
+    clock = Stopwatch()
+    model, arch, checkpoint = model_from_checkpoint(args, run_dir)
+    model = rt.prepare_model(model)
+    args_for_data = argparse.Namespace(**{**vars(args), **{k: arch[k] for k in ARCH_KEYS}})
+    val_set = build_dataset(args_for_data, arch, "val", train=False)
+    test_set = build_dataset(args_for_data, arch, "test", train=False)
+    train_set = build_dataset(args_for_data, arch, "train", train=False)  # labels only, for the baseline
+    val = predictions(model, val_set, args, rt, desc="val")
+    thresholds = validation_thresholds(val["cat_true"], val["cat_scores"])
+    test_preds = predictions(model, test_set, args, rt, desc="test")
+    metrics = emotic_metrics(test_preds["cat_true"], test_preds["cat_scores"], test_preds["vad_true"],
+                             test_preds["vad_pred"], thresholds)
+    base_scores, base_vad = prior_baseline(train_set.cat_labels, train_set.cont_labels, len(test_set))
+    baseline = emotic_metrics(test_preds["cat_true"], base_scores, test_preds["vad_true"], base_vad)
+    val_metrics = emotic_metrics(val["cat_true"], val["cat_scores"], val["vad_true"], val["vad_pred"])
+    if rt.is_main:
+        save_thresholds(run_dir, thresholds)
+        table = ap_table_markdown({"ours (test)": metrics, "train-prior baseline (test)": baseline,
+                                   "ours (val)": val_metrics})
+        atomic_write(run_dir / "ap_table.md", lambda handle: handle.write(table.encode()))
+        plotting.plot_per_label_bars({c: metrics[f"ap_percent/{c}"] for c in CATEGORIES},
+                                     run_dir / "test_ap_per_category.png", "EMOTIC test AP per category",
+                                     "AP (%)", reference=metrics["mAP_percent"])
+        plotting.plot_pr_curves(test_preds["cat_true"], test_preds["cat_scores"], list(CATEGORIES),
+                                run_dir / "test_pr_curves.png")
+        np.savez(run_dir / "test_predictions.npz", **test_preds)
+        write_results(run_dir, package=PACKAGE, experiment=run_dir.name, dataset="EMOTIC", data=data_kind(args),
+                      split="test", metrics=metrics, baseline=baseline, device=rt.device_name(),
+                      wall_seconds=clock.seconds,
+                      extra={"val": {k: val_metrics[k] for k in ("mAP_percent", "vad_mae")},
+                             "persons": {"train": len(train_set), "val": len(val_set), "test": len(test_set)},
+                             "checkpoint": str(checkpoint), "arch": arch})
+        log.info("\n" + table)
+        log.info(f"test mAP {metrics['mAP_percent']:.2f}% (baseline {baseline['mAP_percent']:.2f}%), "
+                 f"VAD MAE {metrics['vad_mae']:.3f} (baseline {baseline['vad_mae']:.3f}); results in {run_dir}")
+    return metrics
+
+
+# --------------------------------------------------------------------------- inference
+class BadRow(Exception):
+    pass
+
+
+def parse_inference_rows(path: Path, image_dir: Path | None):
+    """Yield ``(line_number, image_path, box, error)`` for each non-blank, non-comment line."""
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 5:
+            yield number, None, None, f"expected 'path x1 y1 x2 y2', found {len(parts)} field(s)"
+            continue
+        try:
+            box = [float(v) for v in parts[1:]]
+        except ValueError:
+            yield number, None, None, f"box values {parts[1:]} are not numbers"
+            continue
+        candidates = [Path(parts[0]), path.parent / parts[0]] + ([image_dir / parts[0]] if image_dir else [])
+        image_path = next((c for c in candidates if c.is_file()), None)
+        if image_path is None:
+            yield number, Path(parts[0]), box, f"image {parts[0]} not found"
+            continue
+        yield number, image_path, box, None
+
+
+def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
+    if not args.inference_file:
+        raise SystemExit("error: --mode inference needs --inference_file (lines 'path x1 y1 x2 y2')")
+    list_path = Path(args.inference_file)
+    if not list_path.is_file():
+        raise SystemExit(f"error: {list_path}: inference file not found")
+    model, arch, _ = model_from_checkpoint(args, run_dir)
+    model = rt.prepare_model(model).eval()
+    thresholds_path = Path(args.thresholds) if args.thresholds else run_dir / "val_thresholds.npy"
+    thresholds = load_thresholds(thresholds_path)
+    context_tf, body_tf = stream_transforms(train=False)
+    rows, problems = [], 0
+    image_dir = Path(args.image_dir) if args.image_dir else None
+    for number, image_path, box, error in parse_inference_rows(list_path, image_dir):
+        if error is None:
+            image = read_rgb(image_path)
+            height, width = image.shape[:2]
+            clamped = clamp_bbox(box, width, height)
+            if clamped[2] <= clamped[0] or clamped[3] <= clamped[1]:
+                error = f"box {box} lies outside the {width}x{height} image {image_path}"
+            elif list(clamped) != [int(v) for v in box]:
+                log.warning(f"{list_path}:{number}: box {box} exceeds the {width}x{height} image; clamped to "
+                            f"{list(clamped)}")
+        if error is not None:
+            problems += 1
+            message = f"{list_path}:{number}: {error}"
+            if args.on_bad_row == "fail":
+                raise SystemExit(f"error: {message}")
+            log.warning(message + " (skipped)")
+            continue
+        context, body = context_and_body(image, clamped, arch["context_size"], arch["body_size"])
+        if arch["mask_body"]:
+            context = black_out_person(context, normalized_box(clamped, (width, height)))
+        with torch.no_grad(), rt.autocast():
+            cat, cont = model(rt.to_device(context_tf(Image.fromarray(context))[None]),
+                              rt.to_device(body_tf(Image.fromarray(body))[None]))
+        scores, vad = cat[0].float().cpu().numpy(), cont[0].float().cpu().numpy() * VAD_SCALE
+        chosen = [name for name, s, t in zip(CATEGORIES, scores, thresholds) if s > t]
+        rows.append([number, str(image_path), *clamped, ";".join(chosen), *(f"{v:.3f}" for v in vad)])
+        log.info(f"{image_path} {list(clamped)}: {', '.join(chosen) or '(none above threshold)'}; "
+                 f"V {vad[0]:.2f} A {vad[1]:.2f} D {vad[2]:.2f}")
+    out = Path(args.inference_output) if args.inference_output else run_dir / "inference_results.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["line", "path", "x1", "y1", "x2", "y2", "categories", *VAD_NAMES])
+    writer.writerows(rows)
+    atomic_write(out, lambda handle: handle.write(buffer.getvalue().encode()))
+    log.info(f"wrote {len(rows)} prediction(s) to {out} ({problems} bad row(s) skipped; thresholds "
+             f"{thresholds_path})")
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+def main(args: argparse.Namespace):
+    output, experiment = resolve_run_location(args)
+    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    result = None
+    try:
+        if args.mode in ("train", "train_test"):
+            run_dir = prepare_run_dir(output, experiment, args.resume, args.overwrite, rt.is_main)
+            if rt.is_main:
+                save_args(run_dir, args)
+            log = get_logger(run_dir, rt.is_main)
+            train(args, rt, run_dir, log)
+        else:
+            run_dir = output / experiment
+            if not run_dir.is_dir():
+                raise SystemExit(f"error: {run_dir}: run folder not found (train first, or give --experiment_path)")
+            log = get_logger(run_dir, rt.is_main)
+        if args.mode in ("test", "train_test"):
+            result = test(args, rt, run_dir, log)
+        if args.mode == "inference":
+            result = inference(args, rt, run_dir, log)
+    finally:
+        rt.close()
+    return result
+
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

@@ -1,0 +1,92 @@
+"""Convert EMOTIC annotations to the PyTorch port's per-split CSVs and (optionally) its npy cache.
+
+    python mat2py.py --data_dir DATA [--save_dir_name emotic_pre] [--label all] [--generate_npy]
+    python mat2py.py --data_dir DATA --from_csv [--generate_npy]     # start from the port's CSVs instead
+
+Reads ``DATA/Annotations/Annotations.mat`` (images in ``DATA/emotic``), clamps boxes to the image,
+drops persons with no category or a NaN valence/arousal/dominance (and, with ``--generate_npy``,
+persons whose image file is missing), prints how many were dropped and why, and writes
+``DATA/<save_dir_name>/{train,val,test}.csv``. With ``--generate_npy`` it also writes
+``<split>_{context,body,cat,cont,bbox}_arr.npy`` streaming, one person at a time, so peak memory
+does not grow with the number of images (see ``bench_preprocess.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):  # `cd emotic_context && python mat2py.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from emotic_context.dataset import (  # noqa: E402
+    PORT_BODY_SIZE,
+    PORT_CONTEXT_SIZE,
+    SPLITS,
+    load_annotations_mat,
+    read_port_csv,
+    write_cache,
+    write_port_csv,
+)
+from shared_utils.runtime import progress  # noqa: E402
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="EMOTIC Annotations.mat -> port CSVs (+ streamed npy cache)")
+    parser.add_argument("--data_dir", required=True, help="folder holding emotic/ and Annotations/")
+    parser.add_argument("--save_dir_name", default="emotic_pre", help="output folder name inside --data_dir")
+    parser.add_argument("--save_dir", default=None, help="output folder anywhere (overrides --save_dir_name)")
+    parser.add_argument("--label", default="all", choices=["train", "val", "test", "all"])
+    parser.add_argument("--generate_npy", action="store_true", help="also write the npy cache used for training")
+    parser.add_argument("--from_csv", action="store_true",
+                        help="read the port's <split>.csv from the output folder (or --csv_dir) instead of the .mat")
+    parser.add_argument("--csv_dir", default=None, help="folder with the port's CSVs, for --from_csv")
+    parser.add_argument("--annotations", default=None, help="Annotations.mat path (default DATA/Annotations/...)")
+    parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE, help="context side in the cache")
+    parser.add_argument("--body_size", type=int, default=PORT_BODY_SIZE, help="body crop side in the cache")
+    return parser
+
+
+def main(args: argparse.Namespace) -> dict[str, int]:
+    data_dir = Path(args.data_dir)
+    save_dir = Path(args.save_dir) if args.save_dir else data_dir / args.save_dir_name
+    image_root = data_dir / "emotic"
+    splits = list(SPLITS) if args.label == "all" else [args.label]
+    start = time.perf_counter()
+    if args.from_csv:
+        csv_dir = Path(args.csv_dir) if args.csv_dir else save_dir
+        by_split = {split: (read_port_csv(csv_dir / f"{split}.csv"), Counter()) for split in splits}
+    else:
+        annotations = Path(args.annotations) if args.annotations else data_dir / "Annotations" / "Annotations.mat"
+        by_split = load_annotations_mat(annotations, splits)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    kept_counts = {}
+    for split in splits:
+        persons, dropped = by_split[split]
+        if args.generate_npy:
+            present = [p for p in persons if (image_root / p.folder / p.filename).is_file()]
+            if len(present) < len(persons):
+                first = next(p for p in persons if not (image_root / p.folder / p.filename).is_file())
+                print(f"{split}: {len(persons) - len(present)} image file(s) missing, e.g. "
+                      f"{image_root / first.relative_path}")
+                dropped["image file missing"] += len(persons) - len(present)
+            persons = present
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(dropped.items())) or "none"
+        print(f"{split}: kept {len(persons)} persons; dropped {sum(dropped.values())} ({reasons})")
+        if not args.from_csv or sum(dropped.values()):
+            print(f"{split}: wrote {write_port_csv(save_dir / f'{split}.csv', persons)}")
+        if args.generate_npy:
+            write_cache(persons, image_root, save_dir, split, args.context_size, args.body_size,
+                        progress_fn=lambda items, s=split: progress(items, desc=f"{s} cache", total=len(items)))
+            print(f"{split}: wrote {split}_{{context,body,cat,cont,bbox}}_arr.npy "
+                  f"(context {args.context_size}px, body {args.body_size}px) to {save_dir}")
+        kept_counts[split] = len(persons)
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return kept_counts
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

@@ -1,0 +1,77 @@
+"""The two-stream EMOTIC model: a body trunk and a context (whole image) trunk, fused, with a
+26-way discrete head and a 3-way continuous (valence, arousal, dominance) head.
+
+As in the paper and the port: each trunk is a ResNet without its classifier (global-average-pooled
+features), the features are concatenated, fused by ``Linear -> BatchNorm -> ReLU -> Dropout`` to 256
+units, and two linear heads read the fused vector. The port initialises the context trunk from
+Places365 and the body trunk from ImageNet; nothing can be downloaded here, so both start random
+unless ``--context_weights`` / ``--body_weights`` name local files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models
+
+from emotic_context.dataset import CATEGORIES
+
+TRUNKS = {"resnet18": (models.resnet18, 512), "resnet50": (models.resnet50, 2048)}
+
+
+def load_trunk_weights(trunk: nn.Module, path: str | Path, what: str) -> None:
+    """Load a torchvision-style ResNet state_dict (or a ``{"state_dict": ...}`` checkpoint such as the
+    Places365 release), ignoring its classifier (``fc.*``) and any DataParallel ``module.`` prefix."""
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: {what} weights file not found (no download is attempted; "
+                         "give a local torchvision/Places365 ResNet state_dict)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a pickled whole model, a corrupt file, ...
+        raise SystemExit(f"error: {path}: cannot read {what} weights as a state_dict "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict):
+        raise SystemExit(f"error: {path}: expected a state_dict, found {type(state).__name__}")
+    state = {k.removeprefix("module."): v for k, v in state.items() if not k.removeprefix("module.").startswith("fc.")}
+    result = trunk.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        bad = (result.missing_keys or result.unexpected_keys)[0]
+        raise SystemExit(f"error: {path}: does not fit a {what} trunk: {len(result.missing_keys)} missing, "
+                         f"{len(result.unexpected_keys)} unexpected keys (first: {bad})")
+
+
+def build_trunk(arch: str, weights: str | Path | None = None, what: str = "trunk") -> tuple[nn.Module, int]:
+    """A ResNet whose forward returns pooled features; ``(trunk, feature_dim)``."""
+    if arch not in TRUNKS:
+        raise SystemExit(f"error: unknown trunk {arch!r}; choose from {', '.join(TRUNKS)}")
+    constructor, dim = TRUNKS[arch]
+    trunk = constructor(weights=None)
+    trunk.fc = nn.Identity()
+    if weights:
+        load_trunk_weights(trunk, weights, what)
+    return trunk, dim
+
+
+class EmoticModel(nn.Module):
+    def __init__(self, context_model: str = "resnet18", body_model: str = "resnet18", context_weights=None,
+                 body_weights=None, fusion_dim: int = 256, dropout: float = 0.5,
+                 num_categories: int = len(CATEGORIES)):
+        super().__init__()
+        self.context_trunk, context_dim = build_trunk(context_model, context_weights, "context")
+        self.body_trunk, body_dim = build_trunk(body_model, body_weights, "body")
+        self.fuse = nn.Sequential(nn.Linear(context_dim + body_dim, fusion_dim), nn.BatchNorm1d(fusion_dim),
+                                  nn.ReLU(inplace=True), nn.Dropout(dropout))
+        self.cat_head = nn.Linear(fusion_dim, num_categories)
+        self.cont_head = nn.Linear(fusion_dim, 3)
+
+    def forward(self, context: torch.Tensor, body: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(category scores (B, 26), VAD / 10 (B, 3))``; scores are unbounded, as the port trains them."""
+        fused = self.fuse(torch.cat([self.context_trunk(context), self.body_trunk(body)], dim=1))
+        return self.cat_head(fused), self.cont_head(fused)

@@ -499,8 +499,8 @@ class EmoticImageDataset(Dataset):
 
 def _sample(context, body, cat, cont, context_transform, body_transform):
     return (context_transform(Image.fromarray(context)), body_transform(Image.fromarray(body)),
-            torch.as_tensor(np.asarray(cat, dtype=np.float32)),
-            torch.as_tensor(np.asarray(cont, dtype=np.float32) / VAD_SCALE))
+            torch.tensor(np.asarray(cat, dtype=np.float32)),
+            torch.tensor(np.asarray(cont, dtype=np.float32) / VAD_SCALE))
 
 
 def label_statistics(cat_labels: np.ndarray) -> dict[str, int]:

@@ -254,8 +254,8 @@ def train(args, rt: Runtime, run_dir: Path, log) -> None:
         val = emotic_metrics(preds["cat_true"], preds["cat_scores"], preds["vad_true"], preds["vad_pred"])
         row = {"epoch": epoch + 1, **stats, "val_mAP_percent": val["mAP_percent"], "val_vad_mae": val["vad_mae"]}
         improved = tracker.update(val["mAP_percent"] if val["mAP_percent"] is not None else float("-inf"), epoch + 1)
-        log.info(f"epoch {epoch + 1}/{args.epochs} train_loss {stats['train_loss']:.4f} "
-                 f"val mAP {val['mAP_percent']:.2f}% val VAD MAE {val['vad_mae']:.3f}" + (" (best)" if improved else ""))
+        log.info(f"epoch {epoch + 1}/{args.epochs} train_loss {stats['train_loss']:.4f} val mAP "
+                 f"{val['mAP_percent']:.2f}% val VAD MAE {val['vad_mae']:.3f}" + (" (best)" if improved else ""))
         if rt.is_main:
             extra = {"arch": arch, "tracker": tracker.state_dict()}
             if improved:

@@ -1,0 +1,63 @@
+"""``python -m emotic_context.reproduce --data-root DIR --out runs/emotic_context``
+
+With ``DIR/EMOTIC`` (holding ``emotic/`` and ``Annotations/Annotations.mat``) it runs the port's
+recipe (``configs/emotic_port.yaml``: mat2py at 224/128 px, then train + test). Without it, it
+writes the demo dataset under ``OUT/demo_data`` (reused when there) and runs the short demo recipe
+(``configs/demo.yaml``, 32 px inputs) into ``OUT/emotic_r18_body_context``; results.json says
+``data: "demo"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import emotic_context  # noqa: F401
+from emotic_context import demo_data, mat2py
+from emotic_context import main as emotic_main
+from shared_utils.runs import parse_args_with_config
+
+HERE = Path(__file__).resolve().parent
+EXPERIMENT = "emotic_r18_body_context"
+DEMO_PERSONS = {"train": 160, "val": 50, "test": 70}
+DEMO_SIZE = 32
+
+
+def run(data_root: Path, out: Path, workers: int = 0) -> Path:
+    dataset = data_root / "EMOTIC"
+    start = time.perf_counter()
+    if (dataset / "Annotations" / "Annotations.mat").is_file():
+        cache = dataset / "emotic_pre"
+        if not (cache / "test_context_arr.npy").is_file():
+            mat2py.main(mat2py.get_args_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))
+        config, kind, overwrite = HERE / "configs" / "emotic_port.yaml", "real", []
+    else:
+        print(f"emotic_context: no EMOTIC at {dataset} (see emotic_context/README.md to get it); running on demo data")
+        dataset = out / "demo_data"
+        if not (dataset / "Annotations" / "Annotations.mat").is_file():
+            demo_data.generate(dataset, DEMO_PERSONS)
+        cache = dataset / "emotic_pre"
+        if not (cache / "test_context_arr.npy").is_file():
+            mat2py.main(mat2py.get_args_parser().parse_args(
+                ["--data_dir", str(dataset), "--generate_npy", "--context_size", str(DEMO_SIZE),
+                 "--body_size", str(DEMO_SIZE)]))
+        config, kind, overwrite = HERE / "configs" / "demo.yaml", "demo", ["--overwrite"]
+    argv = ["--config", str(config), "--mode", "train_test", "--data_path", str(cache), "--experiment_path",
+            str(out / EXPERIMENT), "--data_kind", kind, "--workers", str(workers), *overwrite]
+    emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
+    print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out / EXPERIMENT}")
+    return out / EXPERIMENT
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default="data", help="folder that may hold EMOTIC/")
+    parser.add_argument("--out", default="runs/emotic_context")
+    parser.add_argument("--workers", type=int, default=0)
+    args = parser.parse_args(argv)
+    run(Path(args.data_root), Path(args.out), args.workers)
+
+
+if __name__ == "__main__":
+    main()

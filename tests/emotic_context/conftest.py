@@ -1,0 +1,43 @@
+"""Tiny EMOTIC-layout data and one tiny trained run, shared by the emotic_context tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+# The venv's editable install maps only shared_utils, and pytest's importlib mode does not put the
+# repo root (or this folder, for emotic_helpers) on sys.path: add both.
+for folder in (Path(__file__).resolve().parents[2], Path(__file__).resolve().parent):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from emotic_helpers import TRAIN_ARGS, run_main, run_mat2py  # noqa: E402
+
+from emotic_context import demo_data  # noqa: E402
+
+torch.set_num_threads(1)  # the cores are shared; one thread is faster under contention
+
+TINY_PERSONS = {"train": 24, "val": 12, "test": 12}
+TINY_SIZE = 32
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """A generated EMOTIC layout with a 32 px npy cache in ``root/emotic_pre``."""
+    root = tmp_path_factory.mktemp("emotic") / "EMOTIC"
+    demo_data.generate(root, TINY_PERSONS, seed=3)
+    log = run_mat2py(["--data_dir", str(root), "--generate_npy", "--context_size", str(TINY_SIZE),
+                      "--body_size", str(TINY_SIZE)])
+    return root, log
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_dataset, tmp_path_factory):
+    root, _ = tiny_dataset
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    metrics = run_main(["--mode", "train_test", "--data_path", str(root / "emotic_pre"), "--experiment_path",
+                        str(run_dir), *TRAIN_ARGS])
+    return run_dir, metrics

@@ -1,0 +1,24 @@
+"""Helpers shared by the emotic_context tests (a plain module: importlib mode cannot import conftest)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from emotic_context import main as emotic_main
+from emotic_context import mat2py
+from shared_utils.runs import parse_args_with_config
+
+TRAIN_ARGS = ["--epochs", "2", "--batch_size", "8", "--learning_rate", "1e-3", "--lr_step", "1", "--seed", "1",
+              "--deterministic"]
+
+
+def run_main(argv: list[str]):
+    return emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
+
+
+def run_mat2py(argv: list[str]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        mat2py.main(mat2py.get_args_parser().parse_args(argv))
+    return out.getvalue()

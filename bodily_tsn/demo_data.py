@@ -62,7 +62,7 @@ def face_landmarks(cx: float, cy: float, r: float, smile: bool, surprise: bool) 
     pts += [(cx + r * x, cy + 0.25 * r) for x in np.linspace(-0.2, 0.2, 5)]  # nostrils 31..35
     for ex in (-0.4, 0.4):  # eyes 36..41, 42..47
         for a in np.linspace(np.pi, -np.pi, 6, endpoint=False):
-            pts.append((cx + r * (ex + 0.14 * np.cos(a)), cy - 0.2 * r + 0.06 * r * np.sin(a)))
+            pts.append((cx + r * (ex + 0.14 * np.cos(a)), cy - 0.2 * r - 0.06 * r * np.sin(a)))  # 37, 38 upper lid
     mouth_y, half_w = cy + 0.55 * r, (0.5 if smile else 0.3) * r
     half_h = 0.28 * r if surprise else (0.12 * r if smile else 0.04 * r)
     for radius_scale, count in ((1.0, 12), (0.6, 8)):  # outer 48..59, inner 60..67

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from bodily_tsn.dataset import (
+    LABELS,
+    VIDEO_SUBDIR,
+    EmoReactClips,
+    check_data_root,
+    face_boxes,
+    fill_boxes,
+    read_openface,
+    read_split_csv,
+    read_video_frames,
+    segment_indices,
+    video_info,
+)
+from bodily_tsn.demo_data import openface_header
+from bodily_tsn.masking import draw_surgical_mask
+from bodily_tsn.presets import ClipEvalTransform, ClipTrainTransform
+from bodily_tsn.tools.frames import decode_all
+
+
+# --------------------------------------------------------------------------- real files from ../shared
+def test_real_openface_csv_parses_and_demo_header_matches(shared, demo_root):
+    path = shared("data/samples/OpenFace_Test.csv")
+    xs, ys, detected = read_openface(path)
+    assert xs.shape == ys.shape == (100, 68)
+    assert detected.all()
+    assert xs[0, 0] == pytest.approx(277.276)
+    boxes = face_boxes(xs, ys, detected, 1280, 720)
+    width = xs[0].max() - xs[0].min()
+    assert boxes[0, 0] == pytest.approx(xs[0].min() - 0.1 * width)
+    assert np.all(boxes[:, 2] > boxes[:, 0]) and np.all(boxes[:, 3] > boxes[:, 1])
+    real_header = path.read_bytes().split(b"\r\n")[0].decode()
+    assert real_header == ", ".join(openface_header())
+    demo_csv = next((demo_root / VIDEO_SUBDIR).glob("*_openface/*.csv"))
+    assert demo_csv.read_bytes().split(b"\r\n")[0].decode() == real_header
+
+
+def test_real_videos_decode_only_sampled_frames_and_seek_matches_sequential(shared):
+    single = shared("data/samples/single_face.mp4")
+    assert video_info(single) == (72, 640, 360)
+    idx = segment_indices(72, 5, train=False)
+    frames = read_video_frames(single, idx)
+    assert len(frames) == 5 and frames[0].shape == (360, 640, 3) and frames[0].dtype == np.uint8
+    long_clip = shared("data/samples/WolfgangLanger_Pexels.mp4")
+    count, width, height = video_info(long_clip)
+    assert count == 472
+    wanted = [471, 120, 300, 300]
+    seeked = read_video_frames(long_clip, wanted)  # first wanted frame is far in: seeks
+    sequential = read_video_frames(long_clip, wanted, seek_threshold=10**9)
+    for a, b in zip(seeked, sequential):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(seeked[0], seeked[1])
+    all_frames = list(decode_all(single))
+    np.testing.assert_array_equal(frames[2], all_frames[idx[2]])
+
+
+def test_label_csvs_shipped_match_formats():
+    from bodily_tsn.train_EmoReact import PACKAGE_DIR
+
+    sizes = {s: len(read_split_csv(PACKAGE_DIR / "EmoReact" / f"{s}.csv")) for s in ("train", "val", "test")}
+    assert sizes == {"train": 432, "val": 303, "test": 367}
+    train = read_split_csv(PACKAGE_DIR / "EmoReact" / "train.csv")
+    assert sum(r.labels.sum() == 0 for r in train) == 62
+    assert all(1 <= r.valence <= 7 for r in train)
+
+
+# --------------------------------------------------------------------------- sampling and boxes
+def test_segment_sampling():
+    assert segment_indices(20, 5, train=False).tolist() == [2, 6, 10, 14, 18]
+    torch.manual_seed(0)
+    for _ in range(20):
+        idx = segment_indices(20, 5, train=True)
+        assert all(4 * k <= i < 4 * (k + 1) for k, i in enumerate(idx))
+    assert segment_indices(3, 5, train=False).tolist() == [0, 0, 1, 2, 2]  # fewer frames than segments
+
+
+def test_missing_boxes_take_nearest_and_none_falls_back_to_full_frame(caplog):
+    boxes = np.full((5, 4), np.nan)
+    boxes[1] = [1, 1, 2, 2]
+    boxes[4] = [4, 4, 5, 5]
+    filled = fill_boxes(boxes, 10, 8, "face", "x.csv")
+    assert filled[:, 0].tolist() == [1, 1, 1, 4, 4]
+    with caplog.at_level(logging.WARNING, logger="repro"):
+        full = fill_boxes(np.full((3, 4), np.nan), 10, 8, "face", "clip.csv")
+    assert full.tolist() == [[0, 0, 10, 8]] * 3
+    assert "clip.csv" in caplog.text and "no face" in caplog.text
+
+
+# --------------------------------------------------------------------------- crops and transforms
+def test_streams_crops_and_shared_augmentation(demo_root):
+    fusion = EmoReactClips(demo_root, demo_root / "train.csv", "fusion", 3, train=True,
+                           transform=ClipTrainTransform(32, 40), show_progress=False)
+    item = fusion[0]
+    assert item["frames"].shape == (2, 3, 3, 32, 32)
+    assert item["labels"].shape == (len(LABELS),)
+    idx = fusion.sample_indices(0)
+    crops = fusion.crops(0, idx)
+    meta = fusion.clips[0]
+    # the body crop has the face blacked out: the face box, relative to the body box, is all zeros
+    body, fb, bb = crops["body"][0], meta.face[idx[0]], meta.body[idx[0]]
+    y1, x1 = int(np.ceil(fb[1] - np.floor(bb[1]))) + 1, int(np.ceil(fb[0] - np.floor(bb[0]))) + 1
+    y2, x2 = int(fb[3] - np.floor(bb[1])) - 1, int(fb[2] - np.floor(bb[0])) - 1
+    assert body[max(y1, 0):y2, max(x1, 0):x2].max() == 0
+    assert body.max() > 0
+    fullbody = EmoReactClips(demo_root, demo_root / "train.csv", "fullbody", 3, show_progress=False)
+    assert fullbody.crops(0, idx)["fullbody"][0].reshape(-1, 3).max(1).min() >= 0
+    # one random crop / flip per clip, shared by both streams and all frames
+    same = np.random.default_rng(0).integers(0, 255, (50, 60, 3), dtype=np.uint8)
+    torch.manual_seed(3)
+    out = ClipTrainTransform(32, 48)([[same, same], [same, same]])
+    assert torch.equal(out[0], out[1]) and torch.equal(out[0, 0], out[0, 1])
+    draws = {ClipTrainTransform(32, 48).draw() for _ in range(30)}
+    assert len(draws) > 5
+    assert ClipEvalTransform(32)([[same]]).shape == (1, 1, 3, 32, 32)
+
+
+def test_mask_covers_lower_face_only(demo_root):
+    ds = EmoReactClips(demo_root, demo_root / "train.csv", "face", 3, show_progress=False)
+    meta = ds.clips[0]
+    frame = ds.load_frames(meta, [5])[0]
+    xs, ys = meta.landmarks[0][5], meta.landmarks[1][5]
+    masked = draw_surgical_mask(frame, xs, ys)
+    changed = np.abs(masked.astype(int) - frame.astype(int)).sum(2) > 30
+    rows = np.flatnonzero(changed.any(1))
+    assert rows.min() >= ys[28] - 3 and rows.max() <= ys[8] + 2
+    assert changed[int(ys[57]), int(xs[57])]  # lower lip hidden
+    assert not changed[int(ys[37]), int(xs[37])] and not changed[int(ys[41]), int(xs[41])]  # eyes visible
+
+
+# --------------------------------------------------------------------------- bad input
+def _copy_root(demo_root, tmp_path):
+    root = tmp_path / "EmoReact"
+    shutil.copytree(demo_root, root)
+    return root
+
+
+def test_bad_input_errors_name_the_file(demo_root, tmp_path):
+    root = _copy_root(demo_root, tmp_path)
+    first = read_split_csv(root / "test.csv")[0]
+    video = root / VIDEO_SUBDIR / first.video
+    csv_path = root / VIDEO_SUBDIR / f"{first.video}_openface" / f"{first.stem}.csv"
+    lines = csv_path.read_bytes().split(b"\r\n")
+    csv_path.write_bytes(b"\r\n".join(lines[:5]) + b"\r\n")  # fewer landmark rows than frames
+    with pytest.raises(SystemExit, match=f"{csv_path.name}: 4 landmark rows but the video has 20 frames"):
+        EmoReactClips(root, root / "test.csv", "face", 3, show_progress=False)
+    skipping = EmoReactClips(root, root / "test.csv", "face", 3, skip_bad=True, show_progress=False)
+    assert len(skipping) == 3 and len(skipping.skipped) == 1
+    csv_path.write_text("frame, success, x_0\n1, 1, 3\n")
+    with pytest.raises(SystemExit, match="missing OpenFace column"):
+        EmoReactClips(root, root / "test.csv", "face", 3, show_progress=False)
+    video.write_bytes(b"")
+    with pytest.raises(SystemExit, match=f"{video.name}: unreadable video"):
+        EmoReactClips(root, root / "test.csv", "fullbody", 3, show_progress=False)
+    video.unlink()
+    with pytest.raises(SystemExit, match=f"{video.name}: video file not found"):
+        EmoReactClips(root, root / "test.csv", "fullbody", 3, show_progress=False)
+    with pytest.raises(SystemExit, match="no EmoReact data at .*demo_data"):
+        check_data_root(tmp_path / "nowhere")

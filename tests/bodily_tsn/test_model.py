@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bodily_tsn.model import BodilyTSN, TemporalShift, build_trunk, temporal_shift
+
+
+def test_temporal_shift_moves_channel_folds_between_neighbouring_segments():
+    # 1 clip, 3 segments, 4 channels, fold_div 4: channel 0 from t+1, channel 1 from t-1, rest stay
+    x = torch.arange(3 * 4, dtype=torch.float32).view(3, 4, 1, 1) + 1  # value = 4*t + c + 1
+    y = temporal_shift(x, num_segments=3, fold_div=4).view(3, 4)
+    assert y[:, 0].tolist() == [5, 9, 0]
+    assert y[:, 1].tolist() == [0, 2, 6]
+    assert y[:, 2:].tolist() == x.view(3, 4)[:, 2:].tolist()
+
+
+@pytest.mark.parametrize("arch, place, expected", [("mobilenet_v2", "blockres", 10), ("mobilenet_v2", "block", 10),
+                                                   ("resnet50", "blockres", 16)])
+def test_shift_is_inserted_in_both_trunks_and_mixes_time(arch, place, expected):
+    torch.manual_seed(0)
+    model = BodilyTSN("face", arch, num_segments=2, shift=True, shift_place=place, partial_bn=False).eval()
+    tower = model.tower("face")
+    assert tower.num_shifts == expected == sum(isinstance(m, TemporalShift) for m in tower.trunk.modules())
+    clip = torch.randn(1, 2, 3, 32, 32)
+    with torch.no_grad():
+        base = tower.trunk(clip.flatten(0, 1))
+        changed = clip.clone()
+        changed[:, 1] += 1.0  # perturb only the second segment
+        after = tower.trunk(changed.flatten(0, 1))
+    def relative_change(a, b):
+        return float((a - b).abs().max() / a.abs().max())
+
+    assert relative_change(base[0], after[0]) > 1e-3  # segment 0 now sees segment 1
+    plain = BodilyTSN("face", arch, num_segments=2, shift=False, partial_bn=False).eval().tower("face")
+    with torch.no_grad():
+        assert relative_change(plain.trunk(clip.flatten(0, 1))[0], plain.trunk(changed.flatten(0, 1))[0]) < 1e-5
+
+
+def test_partial_bn_freezes_all_but_first_batchnorm():
+    model = BodilyTSN("face", "mobilenet_v2", num_segments=2, partial_bn=True).train()
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns[0].training and bns[0].weight.requires_grad
+    assert not any(bn.training or bn.weight.requires_grad for bn in bns[1:])
+    before = [bn.running_mean.clone() for bn in bns[:2]]
+    model(torch.randn(2, 1, 2, 3, 32, 32))
+    assert not torch.equal(before[0], bns[0].running_mean)
+    assert torch.equal(before[1], bns[1].running_mean)
+
+
+def test_dropout_is_applied_in_training_only():
+    torch.manual_seed(0)
+    model = BodilyTSN("face", "mobilenet_v2", num_segments=2, dropout=0.5, partial_bn=False)
+    torch.nn.init.normal_(model.tower("face").head.weight, 0, 0.1)
+    x = torch.randn(2, 1, 2, 3, 32, 32)
+    model.train()
+    for m in model.modules():  # keep BatchNorm deterministic; only dropout should differ
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()
+    a, b = model(x)["logits"], model(x)["logits"]
+    assert not torch.allclose(a, b, rtol=1e-2, atol=0)
+    model.eval()
+    assert torch.allclose(model(x)["logits"], model(x)["logits"], rtol=1e-6, atol=0)
+
+
+def test_fusion_late_fusion_shared_and_separate_trunks():
+    shared = BodilyTSN("fusion", "mobilenet_v2", num_segments=2, partial_bn=False, valence=True).eval()
+    separate = BodilyTSN("fusion", "mobilenet_v2", num_segments=2, partial_bn=False, valence=True, shared_trunk=False)
+    n_shared = sum(p.numel() for p in shared.parameters())
+    assert sum(p.numel() for p in separate.parameters()) == 2 * n_shared
+    out = shared(torch.randn(3, 2, 2, 3, 32, 32))
+    assert out["logits"].shape == (3, 8) and out["stream_logits"].shape == (3, 2, 8) and out["valence"].shape == (3,)
+    assert torch.allclose(out["logits"], out["stream_logits"].mean(1))
+    with pytest.raises(ValueError, match="2 stream"):
+        shared(torch.randn(1, 1, 2, 3, 32, 32))
+
+
+def test_pretrained_path_loads_and_bad_path_fails_fast(tmp_path):
+    import torchvision
+
+    full = torchvision.models.mobilenet_v2(weights=None)
+    path = tmp_path / "mnv2.pth"
+    torch.save(full.state_dict(), path)
+    trunk, dim = build_trunk("mobilenet_v2", path)
+    assert dim == 1280
+    assert torch.equal(trunk.features[0][0].weight, full.features[0][0].weight)
+    with pytest.raises(SystemExit, match="never downloaded|not downloaded"):
+        build_trunk("mobilenet_v2", tmp_path / "missing.pth")
+    torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(SystemExit, match="does not fit this arch"):
+        build_trunk("mobilenet_v2", tmp_path / "other.pth")

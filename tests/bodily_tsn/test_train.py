@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bodily_tsn.cam import run_cam
+from bodily_tsn.dataset import EmoReactClips
+from bodily_tsn.presets import ClipEvalTransform
+from bodily_tsn.reproduce import reproduce
+from bodily_tsn.tools.mask_faces import build_masked
+from bodily_tsn.tools.vid2img_emoreact import extract
+from bodily_tsn.train_EmoReact import get_args_parser, main
+from shared_utils.checkpoint import load_checkpoint
+from shared_utils.gradcam import hook_count
+from shared_utils.results import load_results
+from shared_utils.runs import parse_args_with_config
+
+TINY = ["--arch", "mobilenet_v2", "--num_segments", "2", "--crop_size", "32", "--scale_size", "36", "-b", "4",
+        "--no_partialbn", "--lr", "0.01", "--device", "cpu", "--threads", "1"]
+
+
+def train(demo_root, out, *extra):
+    argv = [*TINY, "--data_root", str(demo_root), "--output", str(out), *extra]
+    return main(parse_args_with_config(get_args_parser(), argv))
+
+
+@pytest.fixture(scope="module")
+def fusion_run(demo_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    test = train(demo_root, out, "--input", "fusion", "--shift", "--mask", "--valence", "--epochs", "2",
+                 "--experiment", "fusion")
+    return out / "fusion", test
+
+
+def test_training_writes_results_and_plots(fusion_run):
+    run, test = fusion_run
+    record = load_results(run / "results.json")
+    assert record["package"] == "bodily_tsn" and record["data"] == "demo" and record["split"] == "test"
+    metrics = record["metrics"]
+    assert 0.0 <= metrics["roc_auc_micro"] <= 1.0 and metrics["roc_auc_micro"] == pytest.approx(test["roc_auc_micro"])
+    assert set(metrics["roc_auc_per_label"]) == {"Curiosity", "Uncertainty", "Excitement", "Happiness", "Surprise",
+                                                "Disgust", "Fear", "Frustration"}
+    assert "roc_auc_micro_face_stream" in metrics and "valence_mae" in metrics
+    assert 0 < metrics["valence_mae"] < 6
+    # the prior baseline scores every clip alike: per-label AUC exactly 0.5 where defined
+    assert all(v in (None, 0.5) for v in record["baseline"]["roc_auc_per_label"].values())
+    for name in ("test_auc_per_label.png", "test_roc_curves.png", "test_pr_curves.png", "learning_curves.png",
+                 "summary.csv", "args.yaml", "test_predictions.csv"):
+        assert (run / name).is_file(), name
+    rows = (run / "summary.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("epoch,") and len(rows) == 3
+    assert len((run / "test_predictions.csv").read_text().strip().splitlines()) == 5
+
+
+def test_resume_continues_exactly(demo_root, tmp_path):
+    train(demo_root, tmp_path, "--input", "face", "--epochs", "2", "--experiment", "straight")
+    train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--experiment", "resumed")
+    train(demo_root, tmp_path, "--input", "face", "--epochs", "2", "--experiment", "resumed", "--resume")
+    a = load_checkpoint(tmp_path / "straight" / "checkpoint_last.pt")
+    b = load_checkpoint(tmp_path / "resumed" / "checkpoint_last.pt")
+    assert a["epoch"] == b["epoch"] == 2
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    straight = [r.split(",")[:3] for r in (tmp_path / "straight" / "summary.csv").read_text().splitlines()]
+    resumed = [r.split(",")[:3] for r in (tmp_path / "resumed" / "summary.csv").read_text().splitlines()]
+    assert straight == resumed
+    with pytest.raises(SystemExit, match="already exists"):
+        train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--experiment", "straight")
+
+
+def test_missing_data_is_one_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="no EmoReact data at .*python -m bodily_tsn.demo_data"):
+        train(tmp_path / "absent", tmp_path, "--input", "fusion", "--shift")
+    (tmp_path / "data" / "EmoReact" / "Data" / "AllVideos").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="--pretrained"):
+        reproduce(tmp_path / "data", tmp_path / "runs")
+
+
+def test_gradcam_per_frame_strip_and_animation(fusion_run, tmp_path):
+    run, _ = fusion_run
+    written = run_cam(run, "Happiness", method="gradcam++", num_clips=1, out=tmp_path)
+    names = sorted(p.name for p in written)
+    assert len(names) == 4 and any(n.endswith("_face_Happiness_gradcam++.gif") for n in names)
+    assert all(p.stat().st_size > 0 for p in written)
+    from bodily_tsn.cam import explain_clip, load_run_args
+    from bodily_tsn.model import build_model
+
+    args = load_run_args(run)
+    args.pretrained = None
+    model = build_model(args).eval()
+    frames = torch.randn(2, 2, 3, 32, 32)
+    result = explain_clip(model, frames, 3, "eigencam")
+    assert result["face"]["maps"].shape == (2, 32, 32)
+    assert result["face"]["maps"].min() >= 0 and result["face"]["maps"].max() <= 1
+    assert hook_count(model) == 0
+
+
+def test_frame_tools_are_idempotent_and_match_mp4(demo_root, tmp_path):
+    frames_dir = tmp_path / "frames"
+    first = extract(demo_root, frames_dir, show_progress=False)
+    assert first["extracted"] == 16 and extract(demo_root, frames_dir, show_progress=False)["skipped_done"] == 16
+    clip = sorted(frames_dir.iterdir())[0]
+    assert len(list(clip.glob("*.jpg"))) == 20
+    from_mp4 = EmoReactClips(demo_root, demo_root / "test.csv", "fusion", 3, transform=ClipEvalTransform(32),
+                             show_progress=False)
+    from_jpg = EmoReactClips(demo_root, demo_root / "test.csv", "fusion", 3, transform=ClipEvalTransform(32),
+                             frames_dir=frames_dir, show_progress=False)
+    assert float((from_mp4[0]["frames"] - from_jpg[0]["frames"]).abs().mean()) < 0.05  # JPEG loss only
+    masked_dir = tmp_path / "masked"
+    counts = build_masked(demo_root, masked_dir, frames_dir=frames_dir, show_progress=False)
+    assert counts["masked"] == 16 and build_masked(demo_root, masked_dir, show_progress=False)["skipped_done"] == 16
+    masked = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, frames_dir=masked_dir, show_progress=False)
+    on_the_fly = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, mask=True, show_progress=False)
+    idx = masked.sample_indices(0)
+    a, b = masked.crops(0, idx)["face"][0], on_the_fly.crops(0, idx)["face"][0]
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 6
+    assert not list(masked_dir.glob(".*partial"))

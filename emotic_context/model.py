@@ -40,7 +40,10 @@ def load_trunk_weights(trunk: nn.Module, path: str | Path, what: str) -> None:
     if not isinstance(state, dict):
         raise SystemExit(f"error: {path}: expected a state_dict, found {type(state).__name__}")
     state = {k.removeprefix("module."): v for k, v in state.items() if not k.removeprefix("module.").startswith("fc.")}
-    result = trunk.load_state_dict(state, strict=False)
+    try:
+        result = trunk.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches raise even when not strict
+        raise SystemExit(f"error: {path}: does not fit a {what} trunk: {str(exc).splitlines()[1].strip()}") from None
     if result.missing_keys or result.unexpected_keys:
         bad = (result.missing_keys or result.unexpected_keys)[0]
         raise SystemExit(f"error: {path}: does not fit a {what} trunk: {len(result.missing_keys)} missing, "

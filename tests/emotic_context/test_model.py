@@ -18,7 +18,7 @@ def test_forward_shapes_and_feature_sizes():
     assert cat.shape == (2, 26) and cont.shape == (2, 3)
     assert model.fuse[0].in_features == 1024
     trunk, dim = build_trunk("resnet50")
-    assert dim == 2048 and trunk(torch.randn(1, 3, 32, 32)).shape == (1, 2048)
+    assert dim == 2048 and trunk.eval()(torch.randn(1, 3, 32, 32)).shape == (1, 2048)
 
 
 def test_local_weights_load_and_bad_files_fail_fast(tmp_path):

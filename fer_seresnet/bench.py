@@ -1,0 +1,106 @@
+"""Is the input pipeline the bottleneck?  Training images/s with the real pipeline vs pre-made tensors.
+
+    python -m fer_seresnet.bench --data-path data/fer2013 --arch se_resnet18 --width 16 --threads 1
+
+"real": the training DataLoader over the in-memory uint8 tensor (``FaceTensorDataset.__getitems__``) plus the
+batched augmentation of presets.py, exactly as train.py runs them.  "pre-made": the same model and optimiser fed
+batches that were loaded and augmented beforehand.  The two are timed in alternating rounds (the CPU may be shared;
+alternation spreads other load over both) and the ratio real / pre-made is reported (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+from fer_seresnet.dataset import FaceTensorDataset, collate_batch, load_fer2013
+from fer_seresnet.model import ARCHS, build_model
+from fer_seresnet.presets import ClassificationPresetTrain
+from shared_utils.runtime import Runtime
+
+
+def _step(model, optimizer, images, labels):
+    loss = F.cross_entropy(model(images), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def run(args) -> dict[str, float]:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rt = Runtime.from_args(args.device, False, False, 0, False)
+    if args.data_path:
+        data = load_fer2013(args.data_path)
+    else:
+        from fer_seresnet.demo_data import write_demo
+
+        folder = tempfile.mkdtemp(prefix="fer_bench_")
+        write_demo(folder)
+        data = load_fer2013(f"{folder}/fer2013")
+    train = data.splits["train"]
+    model = rt.prepare_model(build_model(args.arch, width=args.width))
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    preset = ClassificationPresetTrain(args.crop_size, random_erase_prob=0.25)
+    loader = rt.loader(FaceTensorDataset(train), args.batch_size, train=True, collate_fn=collate_batch)
+
+    def batches():
+        while True:
+            yield from loader
+
+    stream = batches()
+    premade = []
+    for _ in range(args.steps):
+        batch = next(stream)
+        premade.append((preset(rt.to_device(batch["image"])), rt.to_device(batch["label"])))
+
+    def real_round():
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            batch = next(stream)
+            _step(model, optimizer, preset(rt.to_device(batch["image"])), rt.to_device(batch["label"]))
+        return args.steps * args.batch_size / (time.perf_counter() - start)
+
+    def premade_round():
+        start = time.perf_counter()
+        for images, labels in premade:
+            _step(model, optimizer, images, labels)
+        return args.steps * args.batch_size / (time.perf_counter() - start)
+
+    premade_round()  # warm-up (allocator, kernels)
+    real, made = [], []
+    for _ in range(args.rounds):
+        real.append(real_round())
+        made.append(premade_round())
+    result = {"real_images_per_s": statistics.median(real), "premade_images_per_s": statistics.median(made)}
+    result["ratio"] = result["real_images_per_s"] / result["premade_images_per_s"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-path", default=None, help="FER2013 (csv or folders); default: demo data in a tmp dir")
+    parser.add_argument("--arch", default="se_resnet18", choices=ARCHS)
+    parser.add_argument("--width", default=16, type=int)
+    parser.add_argument("--crop-size", default=44, type=int)
+    parser.add_argument("-b", "--batch-size", default=64, type=int)
+    parser.add_argument("--steps", default=10, type=int, help="training steps per timed round")
+    parser.add_argument("--rounds", default=3, type=int)
+    parser.add_argument("--threads", default=0, type=int, help="torch CPU threads (0: default)")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    result = run(args)
+    print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps: "
+          f"real pipeline {result['real_images_per_s']:.1f} img/s, pre-made tensors "
+          f"{result['premade_images_per_s']:.1f} img/s, ratio {result['ratio']:.3f}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

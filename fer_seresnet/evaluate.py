@@ -1,0 +1,175 @@
+"""Score a checkpoint: accuracy, macro-F1, per-class recall, confusion matrix PNG, optional ten-crop TTA.
+
+    python -m fer_seresnet.evaluate --checkpoint runs/fer_seresnet/fer2013_se_resnet18/checkpoint_best.pt \
+        --data-path data/fer2013 --split public_test --ten-crop
+    # cross-dataset: a FER2013 checkpoint on RAF-DB (labels mapped to FER2013's order by the reader)
+    python -m fer_seresnet.evaluate --checkpoint .../checkpoint_best.pt --cross-dataset rafdb \
+        --data-path data/rafdb/basic --split test
+
+Writes ``results.json`` (with the majority-class baseline on the same split), ``confusion_matrix.png`` and
+``per_class_recall.png`` into ``--output/--experiment``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_seresnet.dataset import (
+    CLASS_NAMES,
+    DATASETS,
+    NUM_CLASSES,
+    FaceSplit,
+    FaceTensorDataset,
+    collate_batch,
+    load_dataset,
+)
+from fer_seresnet.model import build_model
+from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetEval
+from shared_utils import metrics, plotting
+from shared_utils.checkpoint import load_checkpoint
+from shared_utils.engine import collect_predictions
+from shared_utils.results import Stopwatch, write_results
+from shared_utils.runs import add_run_args, parse_args_with_config, prepare_run_dir, save_args
+from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+
+PACKAGE = "fer_seresnet"
+
+
+def make_predict_fn(preset: ClassificationPresetEval):
+    """predict_fn for ``collect_predictions``: softmax scores (averaged over crops with ten-crop) and labels."""
+
+    def predict(model, batch, rt):
+        images = preset(rt.to_device(batch["image"]))
+        if images.dim() == 5:  # (B, crops, 1, h, w): average the crops' probabilities
+            b, n = images.shape[:2]
+            probs = model(rt.to_device(images.flatten(0, 1))).float().softmax(1).view(b, n, -1).mean(1)
+        else:
+            probs = model(rt.to_device(images)).float().softmax(1)
+        return {"probs": probs, "label": batch["label"].to(probs.device)}
+
+    return predict
+
+
+def predict_split(model, split: FaceSplit, rt: Runtime, crop_size: int, ten_crop: bool = False,
+                  batch_size: int = 256, mean: float = FER_MEAN, std: float = FER_STD) -> dict[str, torch.Tensor]:
+    loader = rt.loader(FaceTensorDataset(split), batch_size, train=False, collate_fn=collate_batch)
+    preset = ClassificationPresetEval(crop_size, ten_crop, mean, std)
+    return collect_predictions(model, loader, make_predict_fn(preset), rt, desc="ten-crop eval" if ten_crop else "eval")
+
+
+def score(labels: np.ndarray, probs: np.ndarray) -> dict:
+    """accuracy, macro_f1, recall/<class> and the confusion matrix (as nested lists) for predictions."""
+    pred = probs.argmax(1)
+    summary = metrics.classification_summary(labels, pred, CLASS_NAMES)
+    nll = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean()
+    summary["nll"] = float(nll)
+    return summary
+
+
+def majority_baseline(train_labels: np.ndarray, labels: np.ndarray) -> dict:
+    """The trivial predictor: always the training majority class, the training prior as scores."""
+    prior = np.bincount(train_labels, minlength=NUM_CLASSES).astype(np.float64)
+    prior /= prior.sum()
+    return score(labels, np.tile(prior, (len(labels), 1)))
+
+
+def write_evaluation(run_dir: Path, predictions: dict[str, torch.Tensor], train_labels: np.ndarray, *, experiment: str,
+                     dataset: str, data_kind: str, split: str, device: str, wall_seconds: float,
+                     extra: dict | None = None, title: str = "") -> dict:
+    """results.json + confusion-matrix and per-class-recall plots for one scored split; returns the metrics."""
+    labels = predictions["label"].numpy().astype(np.int64)
+    probs = predictions["probs"].numpy()
+    result = score(labels, probs)
+    baseline = majority_baseline(train_labels, labels)
+    cm = metrics.confusion_matrix(labels, probs.argmax(1), NUM_CLASSES)
+    plotting.plot_confusion_matrix(cm, list(CLASS_NAMES), run_dir / f"confusion_matrix_{split}.png",
+                                   title=title or f"{experiment} on {dataset} {split}")
+    recalls = {name: result[f"recall/{name}"] for name in CLASS_NAMES if result[f"recall/{name}"] is not None}
+    if recalls:
+        plotting.plot_per_label_bars(recalls, run_dir / f"per_class_recall_{split}.png",
+                                     title=f"per-class recall, {dataset} {split}", ylabel="recall")
+    extra = dict(extra or {})
+    extra.update({"num_samples": int(len(labels)), "confusion_matrix": cm.tolist()})
+    write_results(run_dir, package=PACKAGE, experiment=experiment, dataset=dataset, data=data_kind, split=split,
+                  metrics=result, baseline=baseline, device=device, wall_seconds=wall_seconds, extra=extra)
+    return result
+
+
+def model_from_checkpoint(path: str | Path, rt: Runtime):
+    """Rebuild the network from the options stored in a training checkpoint and load its weights."""
+    state = load_checkpoint(path)
+    options = state.get("extra", {}).get("model_options")
+    if options is None:
+        raise SystemExit(f"error: {path}: not a fer_seresnet training checkpoint (no model_options)")
+    model = build_model(options["arch"], NUM_CLASSES, options["width"], options.get("dropout", 0.0))
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise SystemExit(f"error: checkpoint {path} does not fit its own model options: "
+                         f"{str(exc).splitlines()[0]}") from None
+    model = rt.prepare_model(model)
+    return model, options, state
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
+    parser.add_argument("--checkpoint", required=True, help="checkpoint_best.pt from train.py")
+    parser.add_argument("--data-path", required=True, help="dataset file or folder (see dataset.py)")
+    parser.add_argument("--dataset", default=None, choices=DATASETS,
+                        help="dataset format (default: the checkpoint's training dataset)")
+    parser.add_argument("--cross-dataset", default=None, choices=DATASETS,
+                        help="evaluate on another dataset than the one trained on (labels remapped to FER2013's)")
+    parser.add_argument("--ferplus-csv", default=None, help="fer2013new.csv for --dataset ferplus")
+    parser.add_argument("--split", default=None, help="split to score (default: private_test > public_test > test)")
+    parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=False, help="ten-crop TTA")
+    parser.add_argument("--batch-size", default=256, type=int)
+    parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed CSV rows")
+    parser.add_argument("--data-kind", default="real", choices=["real", "demo"], help="recorded in results.json")
+    add_run_args(parser, default_output="runs/fer_seresnet")
+    add_runtime_args(parser)
+    return parser
+
+
+def main(args: argparse.Namespace) -> dict:
+    watch = Stopwatch()
+    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    model, options, state = model_from_checkpoint(args.checkpoint, rt)
+    dataset_name = args.cross_dataset or args.dataset or options.get("dataset", "fer2013")
+    data = load_dataset(dataset_name, args.data_path, args.ferplus_csv, args.skip_bad_rows)
+    split_name = args.split or next(s for s in ("private_test", "public_test", "test", "train") if s in data.splits)
+    if split_name not in data.splits:
+        raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
+    tta = "_tencrop" if args.ten_crop else ""
+    cross = "_cross" if args.cross_dataset else ""
+    experiment = args.experiment or f"eval_{options['arch']}_{dataset_name}_{split_name}{tta}{cross}"
+    run_dir = prepare_run_dir(args.output, experiment, False, args.overwrite, rt.is_main)
+    if rt.is_main:
+        save_args(run_dir, args)
+    log = get_logger(run_dir, rt.is_main)
+    log.info("scoring %s (%s) on %s %s: %d images%s", args.checkpoint, options["arch"], dataset_name, split_name,
+             len(data.splits[split_name]), " with ten-crop" if args.ten_crop else "")
+    predictions = predict_split(model, data.splits[split_name], rt, options["crop_size"], args.ten_crop,
+                                args.batch_size, options["mean"], options["std"])
+    train_labels = np.asarray(state["extra"].get("train_class_counts"), dtype=np.int64)
+    # The baseline predicts the *training* set's majority class; rebuild labels from the stored counts.
+    train_labels = np.repeat(np.arange(NUM_CLASSES), train_labels)
+    result = None
+    if rt.is_main:
+        result = write_evaluation(
+            run_dir, predictions, train_labels, experiment=experiment, dataset=dataset_name,
+            data_kind=args.data_kind, split=split_name, device=rt.device_name(), wall_seconds=watch.seconds,
+            extra={"checkpoint": str(args.checkpoint), "ten_crop": bool(args.ten_crop),
+                   "trained_on": options.get("dataset"), "load_stats": data.stats})
+        log.info("%s %s: accuracy %.4f, macro-F1 %.4f (majority baseline %.4f)", dataset_name, split_name,
+                 result["accuracy"], result["macro_f1"], majority_baseline(train_labels, predictions["label"].numpy()
+                                                                           .astype(np.int64))["accuracy"])
+    rt.close()
+    return result
+
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

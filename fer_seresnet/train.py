@@ -1,0 +1,287 @@
+"""Train a CNN / SE-CNN / SE-ResNet on FER2013, FER+ or RAF-DB (torchvision reference-script style).
+
+    python -m fer_seresnet.train --data-path data/fer2013 --arch se_resnet18 --epochs 60
+    python -m fer_seresnet.train --config fer_seresnet/configs/fer2013_se_resnet18.yaml --data-path data/fer2013
+    torchrun --nproc_per_node 8 -m fer_seresnet.train --config ... --device cuda      # DDP, AMP on by default
+
+Validation (checkpoint choice, early stopping, LR plateau) uses PublicTest when PrivateTest is present, otherwise a
+fixed seeded 10% of Training; the test split is scored once, with the best checkpoint, at the end.
+The run folder holds args.yaml, log.txt, summary.csv (one row per epoch, with elapsed seconds), checkpoints,
+learning-curve and confusion-matrix PNGs and results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fer_seresnet.dataset import (
+    DATASETS,
+    NUM_CLASSES,
+    FaceTensorDataset,
+    collate_batch,
+    load_dataset,
+    stratified_holdout,
+    train_val_test,
+)
+from fer_seresnet.evaluate import predict_split, score, write_evaluation
+from fer_seresnet.model import ARCHS, build_model, describe_model
+from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
+from shared_utils import plotting
+from shared_utils.checkpoint import (
+    load_checkpoint,
+    load_model_weights,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
+from shared_utils.engine import train_one_epoch
+from shared_utils.results import Stopwatch
+from shared_utils.runs import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    BestTracker,
+    SummaryCSV,
+    add_run_args,
+    parse_args_with_config,
+    prepare_run_dir,
+    save_args,
+)
+from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Facial expression recognition training", add_help=add_help)
+    data = parser.add_argument_group("data")
+    data.add_argument("--data-path", default="data/fer2013", help="fer2013.csv, a folder with it, or train/ + test/")
+    data.add_argument("--dataset", default="fer2013", choices=DATASETS)
+    data.add_argument("--ferplus-csv", default=None, help="fer2013new.csv (with --dataset ferplus)")
+    data.add_argument("--soft-targets", action="store_true", help="FER+: train on the vote distribution")
+    data.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed CSV rows")
+    data.add_argument("--val-source", default="auto", choices=["auto", "holdout", "public_test"],
+                      help="auto: PublicTest if PrivateTest exists, else a seeded holdout of Training")
+    data.add_argument("--holdout-fraction", default=0.1, type=float, help="share of Training held out for validation")
+    data.add_argument("--split-seed", default=0, type=int, help="seed of the validation holdout and --train-subset")
+    data.add_argument("--train-subset", default=0, type=int, help="use only N (stratified) training images (0: all)")
+    data.add_argument("--data-kind", default="real", choices=["real", "demo"], help="recorded in results.json")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
+    model.add_argument("--width", default=64, type=int, help="channels of the first stage (doubling per stage)")
+    model.add_argument("--dropout", default=0.3, type=float)
+    model.add_argument("--pretrained", default=None, help="initialise from this checkpoint / state_dict (no downloads)")
+
+    aug = parser.add_argument_group("augmentation")
+    aug.add_argument("--crop-size", default=44, type=int, help="random crop at train, centre crop at test")
+    aug.add_argument("--hflip-prob", default=0.5, type=float)
+    aug.add_argument("--rotation", default=10.0, type=float, help="max rotation in degrees")
+    aug.add_argument("--scale", default=0.1, type=float, help="random zoom 1 +- scale")
+    aug.add_argument("--translate", default=0.0, type=float, help="extra random shift as a fraction of the side")
+    aug.add_argument("--random-erase", default=0.0, type=float, help="random erasing probability")
+
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--epochs", default=60, type=int)
+    optim.add_argument("-b", "--batch-size", default=64, type=int, help="per-process batch size")
+    optim.add_argument("--opt", default="sgd", choices=["sgd", "adamw"])
+    optim.add_argument("--lr", default=0.05, type=float)
+    optim.add_argument("--momentum", default=0.9, type=float)
+    optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=True)
+    optim.add_argument("--weight-decay", "--wd", default=5e-4, type=float)
+    optim.add_argument("--lr-scheduler", default="cosine", choices=["cosine", "plateau", "none"])
+    optim.add_argument("--lr-warmup-epochs", default=1, type=int)
+    optim.add_argument("--lr-min", default=0.0, type=float, help="cosine floor")
+    optim.add_argument("--plateau-factor", default=0.5, type=float)
+    optim.add_argument("--plateau-patience", default=3, type=int)
+    optim.add_argument("--label-smoothing", default=0.1, type=float)
+    optim.add_argument("--clip-grad-norm", default=None, type=float)
+    optim.add_argument("--patience", default=0, type=int, help="early stop after N epochs without val gain (0: off)")
+    optim.add_argument("--time-limit-minutes", default=0.0, type=float,
+                       help="stop after the epoch that passes this wall-clock budget (0: none)")
+
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--eval-ten-crop", action=argparse.BooleanOptionalAction, default=True,
+                            help="also score the test split with ten-crop TTA")
+    evaluation.add_argument("--eval-batch-size", default=256, type=int)
+    parser.add_argument("--threads", default=0, type=int, help="torch CPU threads (0: torch's default)")
+    add_run_args(parser, default_output="runs/fer_seresnet")
+    add_runtime_args(parser)
+    return parser
+
+
+def make_loss_fn(preset: ClassificationPresetTrain, label_smoothing: float, soft_targets: bool):
+    def loss_fn(model, batch, rt):
+        images = preset(rt.to_device(batch["image"]))
+        logits = model(rt.to_device(images))
+        if soft_targets and "soft" in batch:
+            target = rt.to_device(batch["soft"])
+            target = target * (1 - label_smoothing) + label_smoothing / NUM_CLASSES
+            loss = -(target * F.log_softmax(logits.float(), 1)).sum(1).mean()
+        else:
+            loss = F.cross_entropy(logits.float(), rt.to_device(batch["label"]), label_smoothing=label_smoothing)
+        return loss, images.shape[0]
+
+    return loss_fn
+
+
+def build_optimizer(args, model):
+    # No weight decay on BatchNorm and biases (standard for ResNets; decaying them only hurts).
+    decay, no_decay = [], []
+    for param in model.parameters():
+        (no_decay if param.ndim <= 1 else decay).append(param)
+    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if args.opt == "sgd":
+        return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov and args.momentum > 0)
+    return torch.optim.AdamW(groups, lr=args.lr)
+
+
+def build_scheduler(args, optimizer, steps_per_epoch: int):
+    """Returns (scheduler, per_step). Cosine with linear warm-up steps every batch; plateau once per epoch."""
+    if args.lr_scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=args.plateau_factor,
+                                                          patience=args.plateau_patience), False
+    if args.lr_scheduler == "none":
+        return None, False
+    total = max(args.epochs * steps_per_epoch, 1)
+    warmup = min(args.lr_warmup_epochs * steps_per_epoch, total - 1)
+    floor = args.lr_min / args.lr if args.lr > 0 else 0.0
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = (step - warmup) / max(total - warmup, 1)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), True
+
+
+def main(args: argparse.Namespace) -> dict | None:
+    watch = Stopwatch()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    experiment = args.experiment or f"{args.dataset}_{args.arch}"
+    run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
+    if rt.is_main:
+        save_args(run_dir, args)
+    log = get_logger(run_dir, rt.is_main)
+    log.info("runtime: %s", rt.describe())
+
+    data = load_dataset(args.dataset, args.data_path, args.ferplus_csv, args.skip_bad_rows)
+    if data.stats.get("bad_rows"):
+        log.info("skipped %d malformed CSV row(s) of %s (--skip-bad-rows)", data.stats["bad_rows"], args.data_path)
+    if args.dataset == "ferplus":
+        log.info("FER+: dropped %d not-face rows, %d rows without a FER2013-class majority",
+                 data.stats["not_face"], data.stats["no_fer_class"])
+    train_split, val_split, test_split, val_name, test_name = train_val_test(
+        data, args.val_source, args.holdout_fraction, args.split_seed)
+    if args.train_subset and args.train_subset < len(train_split):
+        keep, _ = stratified_holdout(train_split.labels.numpy(), 1 - args.train_subset / len(train_split),
+                                     args.split_seed + 1)
+        train_split = train_split.subset(keep)
+    log.info("%s: train %d, val (%s) %d, test (%s) %d images", args.dataset, len(train_split), val_name,
+             len(val_split), test_name, len(test_split))
+
+    mean, std = FER_MEAN, FER_STD
+    model_options = {"arch": args.arch, "width": args.width, "dropout": args.dropout, "crop_size": args.crop_size,
+                     "mean": mean, "std": std, "dataset": args.dataset}
+    model = build_model(args.arch, NUM_CLASSES, args.width, args.dropout)
+    log.info("model %s", describe_model(model, args.crop_size))
+    if args.pretrained:
+        load_model_weights(model, args.pretrained)
+        log.info("initialised from %s", args.pretrained)
+    model = rt.prepare_model(model)
+
+    train_loader = rt.loader(FaceTensorDataset(train_split), args.batch_size, train=True, num_workers=args.workers,
+                             collate_fn=collate_batch)
+    if len(train_loader) == 0:
+        raise SystemExit(f"error: {args.data_path}: {len(train_split)} training images is fewer than one batch "
+                         f"of {args.batch_size}; lower --batch-size")
+    optimizer = build_optimizer(args, model)
+    scheduler, per_step = build_scheduler(args, optimizer, len(train_loader))
+    train_preset = ClassificationPresetTrain(args.crop_size, args.hflip_prob, args.rotation, args.scale,
+                                             args.translate, args.random_erase, mean, std)
+    loss_fn = make_loss_fn(train_preset, args.label_smoothing, args.soft_targets)
+    tracker = BestTracker("val_accuracy", "max", args.patience)
+    summary = SummaryCSV(run_dir / "summary.csv")
+    start_epoch, elapsed_before = 0, 0.0
+    if args.resume:
+        start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
+                                                    scheduler, rt.scaler)
+        tracker.load_state_dict(extra["tracker"])
+        elapsed_before = float(extra.get("elapsed_seconds", 0.0))
+        summary.truncate(start_epoch)
+        log.info("resumed %s after epoch %d (best val accuracy %.4f)", run_dir, start_epoch, tracker.best)
+
+    train_counts = train_split.class_counts().tolist()
+    epoch_clock = time.perf_counter()
+    for epoch in range(start_epoch, args.epochs):
+        rt.set_epoch(train_loader, epoch)
+        epoch_start = time.perf_counter()
+        stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
+                                scheduler_per_step=scheduler if per_step else None,
+                                clip_grad_norm=args.clip_grad_norm)
+        train_seconds = time.perf_counter() - epoch_start
+        val = predict_split(model, val_split, rt, args.crop_size, False, args.eval_batch_size, mean, std)
+        val_metrics = score(val["label"].numpy().astype(np.int64), val["probs"].numpy())
+        if scheduler is not None and not per_step:
+            scheduler.step(val_metrics["accuracy"])
+        improved = tracker.update(val_metrics["accuracy"], epoch + 1)
+        elapsed = elapsed_before + time.perf_counter() - epoch_clock
+        row = {"epoch": epoch + 1, **stats, "val_accuracy": val_metrics["accuracy"],
+               "val_macro_f1": val_metrics["macro_f1"], "val_nll": val_metrics["nll"],
+               "train_images_per_s": len(train_loader) * args.batch_size * rt.dist.world_size / train_seconds,
+               "elapsed_seconds": elapsed}
+        extra = {"tracker": tracker.state_dict(), "model_options": model_options, "train_class_counts": train_counts,
+                 "elapsed_seconds": elapsed}
+        if rt.is_main:
+            summary.append(row)
+            state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1, extra)
+            if improved:
+                save_checkpoint(run_dir / BEST_CHECKPOINT, state)
+            save_checkpoint(run_dir / LAST_CHECKPOINT, state)
+        log.info("epoch %d/%d: train loss %.4f, val accuracy %.4f (best %.4f @ %d), macro-F1 %.4f, %.0f img/s, "
+                 "%.0f s elapsed", epoch + 1, args.epochs, stats["train_loss"], val_metrics["accuracy"], tracker.best,
+                 tracker.best_epoch, val_metrics["macro_f1"], row["train_images_per_s"], elapsed)
+        if tracker.should_stop:
+            log.info("early stop: no validation gain for %d epochs", args.patience)
+            break
+        if args.time_limit_minutes and elapsed > args.time_limit_minutes * 60:
+            log.info("time limit of %.1f min reached after epoch %d", args.time_limit_minutes, epoch + 1)
+            break
+
+    result = None
+    if rt.is_main:
+        plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png",
+                                      ["train_loss", "val_accuracy", "val_macro_f1"])
+    # Score the test split once, with the checkpoint chosen on validation.
+    best = load_checkpoint(run_dir / BEST_CHECKPOINT)
+    rt.unwrap(model).load_state_dict(best["model"])
+    test_watch = Stopwatch()
+    centre = predict_split(model, test_split, rt, args.crop_size, False, args.eval_batch_size, mean, std)
+    centre_metrics = score(centre["label"].numpy().astype(np.int64), centre["probs"].numpy())
+    final, extra = centre, {"centre_crop": centre_metrics}
+    if args.eval_ten_crop:
+        final = predict_split(model, test_split, rt, args.crop_size, True, args.eval_batch_size, mean, std)
+    if rt.is_main:
+        extra.update({"best_epoch": tracker.best_epoch, "val_split": val_name, "val_accuracy": tracker.best,
+                      "ten_crop": bool(args.eval_ten_crop), "train_images": len(train_split),
+                      "training_seconds": float(best["extra"]["elapsed_seconds"]), "load_stats": data.stats,
+                      "test_eval_seconds": test_watch.seconds})
+        train_labels = np.repeat(np.arange(NUM_CLASSES), train_counts)
+        result = write_evaluation(run_dir, final, train_labels, experiment=experiment, dataset=args.dataset,
+                                  data_kind=args.data_kind, split=test_name, device=rt.device_name(),
+                                  wall_seconds=watch.seconds, extra=extra)
+        log.info("test (%s%s, best epoch %s): accuracy %.4f, macro-F1 %.4f; centre crop accuracy %.4f; %.0f s total",
+                 test_name, ", ten-crop" if args.eval_ten_crop else "", tracker.best_epoch, result["accuracy"],
+                 result["macro_f1"], centre_metrics["accuracy"], watch.seconds)
+    rt.close()
+    return result
+
+
+if __name__ == "__main__":
+    main(parse_args_with_config(get_args_parser()))

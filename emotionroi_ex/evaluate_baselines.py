@@ -17,7 +17,7 @@ import numpy as np
 from emotionroi_ex import DATASET, PACKAGE
 from emotionroi_ex.baselines import BASELINES, make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
-from emotionroi_ex.evaluate import evaluate_map_function, write_per_image_csv
+from emotionroi_ex.evaluate import METRIC_NAMES, evaluate_map_function, fig6_indices, write_per_image_csv
 from shared_utils.results import write_results
 from shared_utils.runs import parse_args_with_config, prepare_run_dir, save_args
 from shared_utils.runtime import get_logger
@@ -46,6 +46,9 @@ def main(args) -> dict[str, dict]:
     for name in args.baselines:
         start = time.perf_counter()
         summary, rows = evaluate_map_function(eval_set, lambda i, f=predictors[name]: f(image_of(i)))
+        # the same six images as the Fig.-6 grid of train_FCNEL.py, for the paper's per-image MAE ranges
+        grid_mae = rows[fig6_indices(eval_set), METRIC_NAMES.index("mae")]
+        summary["fig6_mae_min"], summary["fig6_mae_max"] = float(grid_mae.min()), float(grid_mae.max())
         run_dir = prepare_run_dir(args.output, f"baseline_{name}", overwrite=args.overwrite)
         save_args(run_dir, args)
         write_per_image_csv(run_dir / "per_image_metrics.csv", eval_set, rows)

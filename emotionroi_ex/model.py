@@ -56,9 +56,10 @@ def _torchvision_model(name: str, pretrained: str | None) -> nn.Module:
     return net
 
 
-def _widen_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
-    """Same conv for ``in_channels`` inputs: RGB filters kept, extra channels start at zero so a
-    pretrained net initially ignores them; a 1-channel input gets the RGB filters summed."""
+def _widen_first_conv(conv: nn.Conv2d, in_channels: int, pretrained: bool) -> nn.Conv2d:
+    """Same conv for ``in_channels`` inputs: RGB filters kept; with pretrained weights the extra
+    channels start at zero so the net initially behaves as the ImageNet one (randomly initialised
+    otherwise); a 1-channel input gets the RGB filters summed."""
     if in_channels == conv.in_channels:
         return conv
     new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
@@ -67,7 +68,8 @@ def _widen_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
         if in_channels == 1:
             new.weight.copy_(conv.weight.sum(dim=1, keepdim=True))
         else:
-            new.weight.zero_()
+            if pretrained:
+                new.weight[:, conv.in_channels :] = 0
             new.weight[:, : conv.in_channels] = conv.weight
         if conv.bias is not None:
             new.bias.copy_(conv.bias)
@@ -82,7 +84,7 @@ class AlexNetTrunk(nn.Module):
         super().__init__()
         net = _torchvision_model("alexnet", pretrained)
         self.features = net.features
-        self.features[0] = _widen_first_conv(self.features[0], in_channels)
+        self.features[0] = _widen_first_conv(self.features[0], in_channels, bool(pretrained))
         # padding 2/3 keeps the size, so small inputs stay valid (FCN pads the input by 100 pixels instead)
         self.fc6 = nn.Conv2d(256, 4096, 6)
         self.fc7 = nn.Conv2d(4096, 4096, 1)
@@ -94,6 +96,7 @@ class AlexNetTrunk(nn.Module):
         self.head = nn.Sequential(nn.ZeroPad2d((2, 3, 2, 3)), self.fc6, nn.ReLU(inplace=True), nn.Dropout2d(0.5),
                                   self.fc7, nn.ReLU(inplace=True), nn.Dropout2d(0.5))
         self.out_channels = {"c5": 4096}
+        self.min_input = 63  # smaller inputs vanish in the third max-pool
 
     def forward(self, x):
         return {"c5": self.head(self.features(x))}
@@ -105,11 +108,12 @@ class ResNetTrunk(nn.Module):
     def __init__(self, name: str = "resnet50", pretrained: str | None = None, in_channels: int = 3):
         super().__init__()
         net = _torchvision_model(name, pretrained)
-        net.conv1 = _widen_first_conv(net.conv1, in_channels)
+        net.conv1 = _widen_first_conv(net.conv1, in_channels, bool(pretrained))
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         width = net.fc.in_features  # 512 for resnet18/34, 2048 for resnet50
         self.out_channels = {"c3": width // 4, "c4": width // 2, "c5": width}
+        self.min_input = 1
 
     def forward(self, x):
         c3 = self.layer2(self.layer1(self.stem(x)))
@@ -155,6 +159,11 @@ class FCNEL(nn.Module):
             self.score16, self.score8 = _score(channels["c4"]), _score(channels["c3"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        # pad tiny inputs at the bottom/right (zeros = the mean colour after normalisation), crop after
+        pad_h, pad_w = max(0, self.trunk.min_input - height), max(0, self.trunk.min_input - width)
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h))
         size = x.shape[-2:]
         feats = self.trunk(x)
         score = self.score32(feats["c5"])
@@ -163,7 +172,7 @@ class FCNEL(nn.Module):
             score = score + self.score16(feats["c4"])
             score = F.interpolate(score, size=feats["c3"].shape[-2:], mode="bilinear", align_corners=False)
             score = score + self.score8(feats["c3"])
-        return F.interpolate(score, size=size, mode="bilinear", align_corners=False)
+        return F.interpolate(score, size=size, mode="bilinear", align_corners=False)[..., :height, :width]
 
 
 class EmoFCNEL(nn.Module):
@@ -190,7 +199,7 @@ class MapClassifier(nn.Module):
         if backbone == "alexnet" or backbone not in BACKBONES:
             raise SystemExit(f"error: the map classifier needs a ResNet backbone, got {backbone!r}")
         net = _torchvision_model(backbone, pretrained)
-        net.conv1 = _widen_first_conv(net.conv1, 1)
+        net.conv1 = _widen_first_conv(net.conv1, 1, bool(pretrained))
         net.fc = nn.Linear(net.fc.in_features, num_classes)
         self.net = net
 

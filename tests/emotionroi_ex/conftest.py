@@ -1,0 +1,23 @@
+"""A tiny demo EmotionROI shared by the package's tests (written once per session)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# pytest's importlib mode leaves the repo root off sys.path, and the editable install was made before
+# emotionroi_ex existed (its finder maps only shared_utils): put the root on the path for the tests.
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from emotionroi_ex.demo_data import write_demo_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory):
+    """6 emotions x 5 images (3 train + 2 test each), 48..64 px."""
+    return write_demo_dataset(tmp_path_factory.mktemp("eroi") / "EmotionROI", per_class=5, seed=3,
+                              size_range=(48, 64))

@@ -1,0 +1,114 @@
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from emotionroi_ex import EMOTIONS
+from emotionroi_ex.dataset import EmotionROI, mean_map, read_split
+from emotionroi_ex.demo_data import ANNOTATORS, annotator_map, write_demo_dataset
+from emotionroi_ex.presets import PairedEvalPreset, PairedTrainPreset
+
+
+def test_demo_layout_and_determinism(demo_root, tmp_path):
+    train, test = read_split(demo_root, "train"), read_split(demo_root, "test")
+    assert not set(train) & set(test)
+    assert len(train) + len(test) == 6 * 5
+    assert {rel.split("/")[0] for rel in test} == set(EMOTIONS)
+    for rel in train + test:
+        with Image.open(demo_root / "images" / rel) as img, Image.open(demo_root / "ground_truth" / rel) as gt:
+            assert img.mode == "RGB" and gt.mode == "L" and img.size == gt.size
+    again = write_demo_dataset(tmp_path / "EmotionROI", per_class=5, seed=3, size_range=(48, 64))
+    for rel in test:
+        assert (again / "images" / rel).read_bytes() == (demo_root / "images" / rel).read_bytes()
+        assert (again / "ground_truth" / rel).read_bytes() == (demo_root / "ground_truth" / rel).read_bytes()
+
+
+def test_annotator_map_is_a_vote_count_around_the_box():
+    rng = np.random.default_rng(0)
+    m = annotator_map((30, 20, 60, 50), [], 80, 100, rng)
+    assert m.dtype == np.uint8 and m.max() == 255
+    assert len(np.unique(m)) <= ANNOTATORS + 1  # levels k/max * 255
+    assert m[35, 45] == 255 and m[0, 0] == 0 and m[79, 99] == 0
+    ys, xs = np.nonzero(m > 127)
+    assert 15 < xs.mean() < 75 and 20 < ys.mean() < 50
+
+
+def test_dataset_items_and_transforms(demo_root):
+    ds = EmotionROI(demo_root, "train", PairedTrainPreset(32))
+    image, stimuli_map, label, index = ds[0]
+    assert image.shape == (3, 32, 32) and stimuli_map.shape == (1, 32, 32)
+    assert int(label) == EMOTIONS.index(ds.files[0].split("/")[0])
+    raw = EmotionROI(demo_root, "test")
+    img, gt, _, _ = raw[1]
+    ev = EmotionROI(demo_root, "test", PairedEvalPreset())
+    image, stimuli_map, _, _ = ev[1]
+    assert image.shape[1:] == img.shape[:2] == stimuli_map.shape[1:]  # native resolution
+    assert torch.allclose(stimuli_map[0], torch.from_numpy(gt.astype(np.float32) / 255))
+    mm = mean_map(raw, size=16)
+    assert mm.shape == (16, 16) and 0 <= mm.min() and mm.max() <= 1
+
+
+def test_paired_crop_keeps_image_and_map_aligned():
+    # left half white in both; after any crop/flip the map must still mark the white pixels
+    arr = np.zeros((60, 80, 3), np.uint8)
+    arr[:, :40] = 255
+    gt = np.zeros((60, 80), np.uint8)
+    gt[:, :40] = 200
+    preset = PairedTrainPreset(24, scale=(0.3, 0.6), mean=(0, 0, 0), std=(1, 1, 1))
+    torch.manual_seed(0)
+    for _ in range(10):
+        image, stimuli_map = preset(Image.fromarray(arr), Image.fromarray(gt, mode="L"))
+        levels = np.unique(stimuli_map.numpy())
+        assert np.all(np.isclose(levels, 0) | np.isclose(levels, 200 / 255))  # nearest: no new levels
+        white = image[0] > 0.9
+        black = image[0] < 0.1
+        assert (stimuli_map[0][white] > 0.5).all() and (stimuli_map[0][black] < 0.5).all()
+
+
+def _copy(demo_root, tmp_path):
+    root = tmp_path / "EmotionROI"
+    shutil.copytree(demo_root, root)
+    return root
+
+
+def test_missing_image_is_named(demo_root, tmp_path):
+    root = _copy(demo_root, tmp_path)
+    rel = read_split(root, "test")[0]
+    (root / "images" / rel).unlink()
+    with pytest.raises(SystemExit, match=f"{rel}: listed in the split file but missing"):
+        EmotionROI(root, "test")
+
+
+def test_missing_map_is_named(demo_root, tmp_path):
+    root = _copy(demo_root, tmp_path)
+    rel = read_split(root, "train")[2]
+    (root / "ground_truth" / rel).unlink()
+    with pytest.raises(SystemExit, match=f"ground_truth/{rel}: listed"):
+        EmotionROI(root, "train")
+
+
+def test_map_size_mismatch_is_named(demo_root, tmp_path):
+    root = _copy(demo_root, tmp_path)
+    rel = read_split(root, "test")[0]
+    Image.new("L", (7, 9)).save(root / "ground_truth" / rel)
+    with pytest.raises(SystemExit, match=r"ground_truth/.*: map is 7x9 but its image is \d+x\d+"):
+        EmotionROI(root, "test")
+
+
+def test_unknown_emotion_folder(demo_root, tmp_path):
+    root = _copy(demo_root, tmp_path)
+    split = root / "training_testing_split" / "testing.txt"
+    split.write_text(split.read_text() + "happiness/1.jpg\n")
+    with pytest.raises(SystemExit, match=r"testing.txt: line \d+: unknown emotion folder 'happiness'"):
+        EmotionROI(root, "test")
+    split.write_text("joy/1.jpg\n")
+    (root / "images" / "contempt").mkdir()
+    with pytest.raises(SystemExit, match=r"images/contempt: unknown emotion folder"):
+        EmotionROI(root, "test")
+
+
+def test_missing_layout(tmp_path):
+    with pytest.raises(SystemExit, match="images: missing"):
+        EmotionROI(tmp_path, "train")

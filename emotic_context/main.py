@@ -265,7 +265,9 @@ def train(args, rt: Runtime, run_dir: Path, log) -> None:
             summary.append(row)
     if rt.is_main and (run_dir / "summary.csv").is_file():
         plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
-    # Thresholds for inference, from the best model on validation.
+    # Thresholds for inference, from the best model on validation (rank 0 wrote it: wait for it under DDP).
+    if rt.dist.distributed:
+        torch.distributed.barrier()
     best, _, _ = model_from_checkpoint(argparse.Namespace(checkpoint=None), run_dir)
     best = rt.prepare_model(best)
     preds = predictions(best, val_set, args, rt, desc="val thresholds")

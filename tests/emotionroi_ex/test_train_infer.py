@@ -1,0 +1,124 @@
+"""End to end on the tiny demo dataset: training, exact resume, results.json, EmoFCNEL's label
+analysis, the map classifier, baselines and inference."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from emotionroi_ex import EMOTIONS, evaluate_baselines, infer, train_EmoFCNEL, train_FCNEL, train_RIO_clf, train_ROI_clf
+from shared_utils.results import load_results
+from shared_utils.runs import parse_args_with_config
+
+TINY = ["--backbone", "resnet18", "--arch", "fcn8s", "--input-size", "32", "-b", "4", "--opt", "adam", "--lr", "1e-3",
+        "--loss", "mean", "--device", "cpu", "--deterministic", "--data-kind", "demo"]
+
+
+def _args(module, argv):
+    return parse_args_with_config(module.get_args_parser(), argv)
+
+
+@pytest.fixture(scope="module")
+def fcnel_run(demo_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    run_dir = train_FCNEL.main(_args(train_FCNEL, ["--data-path", str(demo_root), "--output", str(out),
+                                                   "--experiment", "full", "--epochs", "2", *TINY]))
+    return out, run_dir
+
+
+def test_fcnel_run_folder_and_results(fcnel_run, demo_root):
+    _, run_dir = fcnel_run
+    for name in ("args.yaml", "summary.csv", "checkpoint_last.pt", "checkpoint_best.pt", "fig6_grid.png",
+                 "learning_curves.png", "per_image_metrics.csv", "log.txt"):
+        assert (run_dir / name).is_file(), name
+    record = load_results(run_dir / "results.json")
+    assert record["data"] == "demo" and record["experiment"] == "full" and record["split"] == "test"
+    m = record["metrics"]
+    for key in ("mae", "precision", "recall", "f_measure", "cc", "kl", "sim", *(f"mae/{e}" for e in EMOTIONS)):
+        assert m[key] is not None and np.isfinite(m[key]), key
+    assert 0 <= m["mae"] <= 1 and 0 <= m["fig6_mae_min"] <= m["fig6_mae_max"] <= 1
+    assert 0 <= record["baseline"]["mae"] <= 1 and record["baseline"]["mae"] != m["mae"]
+    rows = list(csv.DictReader(open(run_dir / "per_image_metrics.csv")))
+    assert len(rows) == 12 and np.mean([float(r["mae"]) for r in rows]) == pytest.approx(m["mae"], abs=1e-5)
+    summary = list(csv.DictReader(open(run_dir / "summary.csv")))
+    assert [int(r["epoch"]) for r in summary] == [1, 2] and "val_mae" in summary[0]
+    assert set(record["extra"]["fig6_per_image_mae"]) == {"spectral_residual", "center_bias", "objectness",
+                                                            "mean_map", "FCNEL"}
+
+
+def test_resume_continues_exactly(fcnel_run, demo_root):
+    out, full_dir = fcnel_run
+    common = ["--data-path", str(demo_root), "--output", str(out), "--experiment", "split", "--no-baselines-grid",
+              *TINY]
+    train_FCNEL.main(_args(train_FCNEL, [*common, "--epochs", "1"]))
+    with pytest.raises(SystemExit, match="already exists"):
+        train_FCNEL.main(_args(train_FCNEL, [*common, "--epochs", "2"]))
+    resumed_dir = train_FCNEL.main(_args(train_FCNEL, [*common, "--epochs", "2", "--resume"]))
+    full = torch.load(full_dir / "checkpoint_last.pt", weights_only=True)["model"]
+    resumed = torch.load(resumed_dir / "checkpoint_last.pt", weights_only=True)["model"]
+    for key in full:
+        assert torch.equal(full[key], resumed[key]), key
+    a = json.loads((full_dir / "results.json").read_text())["metrics"]["mae"]
+    b = json.loads((resumed_dir / "results.json").read_text())["metrics"]["mae"]
+    assert a == pytest.approx(b, abs=1e-9)
+
+
+def test_infer_writes_map_and_overlay_per_image(fcnel_run, demo_root, tmp_path):
+    _, run_dir = fcnel_run
+    listing = tmp_path / "list.txt"
+    files = [demo_root / "images" / "joy" / "1.jpg", demo_root / "images" / "fear" / "2.jpg"]
+    listing.write_text("\n".join(str(p) for p in files) + "\n")
+    args = infer.get_args_parser(conditioned=False).parse_args(
+        ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(listing), "--output", str(tmp_path / "o")])
+    written = infer.main(args, conditioned=False)
+    assert len(written) == 4
+    with Image.open(files[0]) as img, Image.open(tmp_path / "o" / "1_map.png") as m:
+        assert m.size == img.size and m.mode == "L"
+    folder_args = infer.get_args_parser(conditioned=False).parse_args(
+        ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(demo_root / "images" / "sadness"),
+         "--output", str(tmp_path / "f")])
+    assert len(infer.main(folder_args, conditioned=False)) == 2 * 5
+    listing.write_text("does/not/exist.jpg\n")
+    with pytest.raises(SystemExit, match="line 1: .*exist.jpg does not exist"):
+        infer.main(args, conditioned=False)
+
+
+def test_emofcnel_label_sensitivity(demo_root, tmp_path):
+    run_dir = train_EmoFCNEL.main(_args(train_EmoFCNEL, [
+        "--data-path", str(demo_root), "--output", str(tmp_path), "--epochs", "1", "--embed-dim", "4",
+        "--sensitivity-images", "3", "--no-baselines-grid", *TINY]))
+    rows = list(csv.reader(open(run_dir / "label_sensitivity.csv")))
+    matrix = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
+    assert matrix.shape == (6, 6) and np.allclose(np.diag(matrix), 0) and np.allclose(matrix, matrix.T)
+    assert matrix[~np.eye(6, dtype=bool)].min() > 0  # the label does reach the map
+    metrics = load_results(run_dir / "results.json")["metrics"]
+    assert metrics["label_sensitivity_mean"] == pytest.approx(matrix[~np.eye(6, dtype=bool)].mean(), abs=1e-5)
+    assert (run_dir / "label_sensitivity.png").is_file()
+    args = infer.get_args_parser(conditioned=True).parse_args(
+        ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(demo_root / "images" / "anger"),
+         "--output", str(tmp_path / "maps"), "--label", "all"])
+    assert len(infer.main(args, conditioned=True)) == 2 * 5 * 6
+
+
+def test_roi_classifier_and_misspelt_alias(demo_root, tmp_path):
+    assert train_RIO_clf.main is train_ROI_clf.main
+    run_dir = train_RIO_clf.main(_args(train_RIO_clf, [
+        "--data-path", str(demo_root), "--output", str(tmp_path), "--epochs", "2", "--backbone", "resnet18",
+        "--input-size", "32", "-b", "8", "--opt", "adam", "--lr", "1e-3", "--device", "cpu", "--data-kind", "demo"]))
+    record = load_results(run_dir / "results.json")
+    assert record["metrics"]["chance_accuracy"] == pytest.approx(1 / 6)
+    assert 0 <= record["metrics"]["accuracy"] <= 1 and record["baseline"]["accuracy"] == pytest.approx(2 / 12)
+    assert (run_dir / "confusion_matrix.png").is_file()
+
+
+def test_baselines_script(demo_root, tmp_path):
+    summaries = evaluate_baselines.main(_args(evaluate_baselines, [
+        "--data-path", str(demo_root), "--output", str(tmp_path), "--data-kind", "demo",
+        "--baselines", "center_bias", "mean_map"]))
+    record = load_results(tmp_path / "baseline_mean_map" / "results.json")
+    assert record["metrics"]["mae"] == pytest.approx(record["baseline"]["mae"])  # the trivial map is its own reference
+    assert summaries["center_bias"]["mae"] != summaries["mean_map"]["mae"]
+    assert summaries["center_bias"]["fig6_mae_min"] <= summaries["center_bias"]["fig6_mae_max"]

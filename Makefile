@@ -11,12 +11,13 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# compat editable mode puts the repo root on sys.path, so a package folder added later is importable too.
 # Rebuilt only when the lock files or pyproject change; otherwise `make setup` is a no-op.
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.lock
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.lock
-	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
 	$(PY) -c "import shared_utils, torchvision, pytorch_grad_cam, cv2, av; print('setup ok: torch', __import__('torch').__version__, 'torchvision', torchvision.__version__)"
 	touch $(STAMP)
 

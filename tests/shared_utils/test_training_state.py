@@ -88,6 +88,9 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path):
         atomic_write(path, half_then_crash)
     assert load_checkpoint(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # usual file mode, not mkstemp's 0600
 
 
 def test_killed_writer_leaves_no_partial_file_under_final_name(tmp_path):

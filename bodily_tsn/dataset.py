@@ -197,42 +197,50 @@ def video_info(path: str | Path) -> tuple[int, int, int]:
 
 def read_video_frames(path: str | Path, indices, seek_threshold: int = 48) -> list[np.ndarray]:
     """Decode only what is needed for the 0-based frame ``indices``: RGB uint8 arrays, in the order
-    asked. Seeks to the keyframe before the first wanted frame when that is far in, stops after the
-    last, and converts only the wanted frames. An index past the real end (headers that over-count)
-    gets the last frame."""
+    asked. Before each wanted frame that lies more than ``seek_threshold`` frames past the decoder's
+    position, seek to the keyframe before it; stop after the last; convert only wanted frames. An
+    index past the real end (headers that over-count) gets the last frame."""
     path = Path(path)
     wanted = sorted({int(i) for i in indices})
     got: dict[int, np.ndarray] = {}
-    last_frame, last_index = None, -1
+    last_frame, position, seeked = None, -1, False
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = stream.average_rate or stream.guessed_rate
+            base = float(stream.time_base) if stream.time_base else 0.0
             start = stream.start_time or 0
-            use_pts = False
-            if rate and stream.time_base and wanted[0] >= seek_threshold:
-                target = start + int((wanted[0] - 2) / float(rate) / float(stream.time_base))
-                container.seek(max(target, start), stream=stream, backward=True, any_frame=False)
-                use_pts = True
-            count = -1
-            for frame in container.decode(stream):
-                if use_pts and frame.pts is not None:
-                    count = int(round((frame.pts - start) * float(stream.time_base) * float(rate)))
+            can_seek = bool(rate) and base > 0
+            decoder = None
+            for target in wanted:
+                if target in got:
+                    continue
+                if can_seek and target - position > seek_threshold and target >= seek_threshold:
+                    pts = start + int((target - 2) / float(rate) / base)
+                    container.seek(max(pts, start), stream=stream, backward=True, any_frame=False)
+                    decoder, seeked = container.decode(stream), True
+                elif decoder is None:
+                    decoder = container.decode(stream)
+                for frame in decoder:
+                    if seeked and frame.pts is not None:  # after a seek, frame numbers come from timestamps
+                        position = int(round((frame.pts - start) * base * float(rate)))
+                    else:
+                        position += 1
+                    last_frame = frame
+                    if position in wanted and position not in got:
+                        got[position] = frame.to_ndarray(format="rgb24")
+                    if position >= target:
+                        break
                 else:
-                    count += 1
-                last_frame, last_index = frame, count
-                if count in wanted and count not in got:
-                    got[count] = frame.to_ndarray(format="rgb24")
-                if count >= wanted[-1]:
-                    break
+                    break  # end of stream
     except av.error.FFmpegError as exc:
         raise BadClipError(f"{path}: cannot decode video ({exc})") from None
     if last_frame is None:
         raise BadClipError(f"{path}: video has no decodable frames")
     missing = [i for i in wanted if i not in got]
     if missing:
-        if use_pts and min(missing) < last_index:
+        if seeked and min(missing) < position:
             # Timestamps did not line up with frame numbers (variable frame rate): decode from the start.
             return read_video_frames(path, indices, seek_threshold=10**9)
         tail = last_frame.to_ndarray(format="rgb24")
@@ -400,6 +408,8 @@ class EmoReactClips(Dataset):
         try:
             return read_video_frames(meta.video, indices)
         except BadClipError as exc:
+            if torch.utils.data.get_worker_info() is not None:
+                raise  # a DataLoader worker re-raises exceptions in the main process, but not SystemExit
             raise SystemExit(f"error: {exc}") from None
 
     def crops(self, index: int, indices: np.ndarray) -> dict[str, list[np.ndarray]]:

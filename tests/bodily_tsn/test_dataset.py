@@ -88,8 +88,13 @@ def test_missing_boxes_take_nearest_and_none_falls_back_to_full_frame(caplog):
     boxes[4] = [4, 4, 5, 5]
     filled = fill_boxes(boxes, 10, 8, "face", "x.csv")
     assert filled[:, 0].tolist() == [1, 1, 1, 4, 4]
-    with caplog.at_level(logging.WARNING, logger="repro"):
-        full = fill_boxes(np.full((3, 4), np.nan), 10, 8, "face", "clip.csv")
+    logger = logging.getLogger("repro")
+    propagate, logger.propagate = logger.propagate, True  # get_logger() turns propagation off
+    try:
+        with caplog.at_level(logging.WARNING, logger="repro"):
+            full = fill_boxes(np.full((3, 4), np.nan), 10, 8, "face", "clip.csv")
+    finally:
+        logger.propagate = propagate
     assert full.tolist() == [[0, 0, 10, 8]] * 3
     assert "clip.csv" in caplog.text and "no face" in caplog.text
 

@@ -183,7 +183,7 @@ def score(preds: dict[str, torch.Tensor], streams: list[str]) -> dict:
     return out
 
 
-def prior_baseline(train_labels: np.ndarray, n: int, streams: list[str]) -> dict:
+def prior_baseline(train_labels: np.ndarray, n: int) -> dict:
     """Trivial predictor: every clip scored with the training label frequencies."""
     return {"scores": torch.from_numpy(np.tile(train_labels.mean(0), (n, 1)).astype(np.float32))}
 
@@ -278,11 +278,13 @@ def main(args) -> dict:
         log.info("best val micro AUC %.4f at epoch %s", tracker.best if tracker.best is not None else float("nan"),
                  tracker.best_epoch)
 
-    # Test with the checkpoint chosen on validation.
+    # Test with the checkpoint chosen on validation (every rank waits until rank 0 has written it).
+    if rt.dist.distributed:
+        torch.distributed.barrier()
     best = load_model_weights(core, run_dir / BEST_CHECKPOINT)
     test_preds = collect_predictions(model, test_loader, predict_fn, rt, desc="test")
     test = score(test_preds, streams)
-    baseline = score({**prior_baseline(data["train"].labels, len(data["test"]), streams),
+    baseline = score({**prior_baseline(data["train"].labels, len(data["test"])),
                       "labels": test_preds["labels"]}, [])
     log.info("test (epoch %s checkpoint): micro AUC %s macro AUC %s mAP %s | prior baseline micro %s",
              best.get("epoch"), _fmt(test["roc_auc_micro"]), _fmt(test["roc_auc_macro"]),

@@ -1,0 +1,138 @@
+"""The paper's interpretation figures: feature maps of each stage and Grad-CAM overlays for chosen faces.
+
+    python -m fer_seresnet.visualize --checkpoint runs/fer_seresnet/fer2013_se_resnet18/checkpoint_best.pt \
+        --data-path data/fer2013 --split public_test --per-class 2 --out runs/fer_seresnet/figures
+
+Writes into ``--out``: ``feature_maps_<n>.png`` (one row per stage, the ``--channels`` most active channels of each),
+``gradcam_grid.png`` (each face and its Grad-CAM overlay for the predicted class, titled true / predicted),
+``gradcam_mean.png`` (the average map over all chosen faces) and ``gradcam_regions.json`` (the share of the average
+map falling in the upper, middle and lower thirds of the face: eyes/brows, nose, mouth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_seresnet.dataset import CLASS_NAMES, DATASETS, load_dataset
+from fer_seresnet.evaluate import model_from_checkpoint
+from fer_seresnet.presets import ClassificationPresetEval
+from shared_utils import plotting
+from shared_utils.gradcam import CamExplainer
+from shared_utils.runtime import Runtime
+
+
+def choose_indices(labels: np.ndarray, per_class: int, indices: list[int] | None) -> list[int]:
+    if indices:
+        bad = [i for i in indices if not 0 <= i < len(labels)]
+        if bad:
+            raise SystemExit(f"error: --indices {bad} out of range (split has {len(labels)} images)")
+        return list(indices)
+    chosen = []
+    for label in range(len(CLASS_NAMES)):
+        chosen += np.flatnonzero(labels == label)[:per_class].tolist()
+    return chosen
+
+
+def _upsample(image: np.ndarray, factor: int) -> np.ndarray:
+    return np.kron(image, np.ones((factor, factor), dtype=image.dtype))
+
+
+def feature_map_figures(model, inputs: torch.Tensor, crops: np.ndarray, out: Path, channels: int) -> list[Path]:
+    """Per image: the input, then for each stage its ``channels`` most active maps (min-max scaled)."""
+    paths = []
+    with torch.no_grad():
+        stages = model.forward_stages(inputs)
+    for n in range(inputs.shape[0]):
+        # First row: the input alone; then one row per stage, so each stage starts a new row.
+        grid = [crops[n]] + [np.zeros_like(crops[n])] * (channels - 1)
+        grid_titles = ["input"] + [""] * (channels - 1)
+        for s, fmap in enumerate(stages):
+            maps = fmap[n].float().cpu().numpy()
+            top = np.argsort(maps.mean((1, 2)))[::-1][:channels]
+            for rank, c in enumerate(top):
+                m = maps[c]
+                grid.append((m - m.min()) / (m.max() - m.min() + 1e-8))
+                size = f" ({m.shape[0]}x{m.shape[1]})" if rank == 0 else ""
+                grid_titles.append(f"stage {s + 1}{size} ch {c}")
+        path = out / f"feature_maps_{n}.png"
+        plotting.save_image_grid(grid, path, titles=grid_titles, ncols=channels)
+        paths.append(path)
+    return paths
+
+
+def region_shares(mean_map: np.ndarray) -> dict[str, float]:
+    """Share of a [0, 1] map's mass in the face's upper / middle / lower thirds (brows-eyes / nose / mouth)."""
+    thirds = np.array_split(mean_map, 3, axis=0)
+    total = float(mean_map.sum()) + 1e-12
+    return {name: float(part.sum()) / total for name, part in zip(("upper_eyes_brows", "middle_nose", "lower_mouth"),
+                                                                    thirds)}
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Feature maps and Grad-CAM overlays for chosen faces")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--data-path", required=True)
+    parser.add_argument("--dataset", default=None, choices=DATASETS)
+    parser.add_argument("--ferplus-csv", default=None)
+    parser.add_argument("--split", default=None, help="default: private_test > public_test > test")
+    parser.add_argument("--indices", type=int, nargs="*", default=None, help="images of the split to show")
+    parser.add_argument("--per-class", type=int, default=1, help="without --indices: first N images of each class")
+    parser.add_argument("--channels", type=int, default=6, help="feature maps shown per stage")
+    parser.add_argument("--stage", type=int, default=-1, help="Grad-CAM target stage (index into model.stages)")
+    parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
+    parser.add_argument("--out", required=True, help="output folder for the PNGs")
+    parser.add_argument("--device", default="cpu")
+    return parser
+
+
+def main(args: argparse.Namespace) -> dict:
+    rt = Runtime.from_args(args.device, False, False, 0, False)
+    model, options, _ = model_from_checkpoint(args.checkpoint, rt)
+    model.eval()
+    data = load_dataset(args.dataset or options.get("dataset", "fer2013"), args.data_path, args.ferplus_csv)
+    split_name = args.split or next(s for s in ("private_test", "public_test", "test", "train") if s in data.splits)
+    if split_name not in data.splits:
+        raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
+    split = data.splits[split_name]
+    chosen = choose_indices(split.labels.numpy(), args.per_class, args.indices)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    preset = ClassificationPresetEval(options["crop_size"], False, options["mean"], options["std"])
+    raw = split.images[chosen]
+    inputs = rt.to_device(preset(raw))
+    c = options["crop_size"]
+    top = (raw.shape[-1] - c) // 2
+    crops = raw[:, top:top + c, top:top + c].numpy()
+
+    feature_map_figures(model, inputs, crops, out, args.channels)
+    with torch.no_grad():
+        predicted = model(inputs).argmax(1).cpu().numpy()
+    with CamExplainer(model, [model.stages[args.stage]], method=args.method) as explainer:
+        maps = explainer(inputs, [int(p) for p in predicted])
+    overlays, titles = [], []
+    for n, index in enumerate(chosen):
+        truth, pred = CLASS_NAMES[int(split.labels[index])], CLASS_NAMES[int(predicted[n])]
+        overlays += [_upsample(crops[n], 2), plotting.overlay_heatmap(_upsample(crops[n], 2), maps[n], alpha=0.45)]
+        titles += [f"#{index} {truth}", f"pred {pred}"]
+    plotting.save_image_grid(overlays, out / "gradcam_grid.png", titles=titles, ncols=8)
+    mean_map = maps.mean(0)
+    mean_face = crops.astype(np.float32).mean(0).astype(np.uint8)
+    plotting.save_image_grid([mean_face, plotting.overlay_heatmap(mean_face, mean_map / (mean_map.max() + 1e-8))],
+                             out / "gradcam_mean.png", titles=["mean face", f"mean {args.method}"], ncols=2)
+    shares = region_shares(mean_map)
+    summary = {"checkpoint": str(args.checkpoint), "split": split_name, "indices": chosen, "method": args.method,
+               "stage": args.stage, "region_shares": shares,
+               "predicted": [CLASS_NAMES[int(p)] for p in predicted]}
+    (out / "gradcam_regions.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote feature maps and {args.method} figures for {len(chosen)} faces to {out}; "
+          f"mean-map share upper/middle/lower: " + " / ".join(f"{v:.2f}" for v in shares.values()))
+    return summary
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

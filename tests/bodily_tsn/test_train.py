@@ -116,3 +116,25 @@ def test_frame_tools_are_idempotent_and_match_mp4(demo_root, tmp_path):
     a, b = masked.crops(0, idx)["face"][0], on_the_fly.crops(0, idx)["face"][0]
     assert np.abs(a.astype(int) - b.astype(int)).mean() < 6
     assert not list(masked_dir.glob(".*partial"))
+
+
+def test_original_command_line_from_package_folder_fails_cleanly_without_data(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "bodily_tsn"
+    done = subprocess.run([sys.executable, "train_EmoReact.py", "--input", "fusion", "--shift", "--config",
+                           "EmoReact/config.json", "--data_root", str(tmp_path / "none")],
+                          cwd=package, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: no EmoReact data at {tmp_path / 'none'}")
+    assert "Traceback" not in done.stderr
+
+
+def test_test_only_rescores_the_best_checkpoint(fusion_run, demo_root):
+    run, test = fusion_run
+    again = train(demo_root, run.parent, "--input", "fusion", "--shift", "--mask", "--valence",
+                  "--experiment", "fusion", "--test_only")
+    assert again["roc_auc_micro"] == pytest.approx(test["roc_auc_micro"])
+    assert again["roc_auc_per_label"] == test["roc_auc_per_label"]

@@ -81,15 +81,17 @@ def read_split_csv(path: str | Path) -> list[ClipRecord]:
 def read_openface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OpenFace 2.x CSV -> ``(xs (F, 68), ys (F, 68), detected (F,) bool)`` in pixels, row = frame."""
     path = Path(path)
+    x_cols = [f"x_{i}" for i in range(NUM_LANDMARKS)]
+    y_cols = [f"y_{i}" for i in range(NUM_LANDMARKS)]
+    wanted = {"success", *x_cols, *y_cols}
     try:
-        table = pd.read_csv(path, skipinitialspace=True)  # the header has a space after each comma
+        # The header has a space after each comma; only the 137 needed of the 431 columns are parsed.
+        table = pd.read_csv(path, skipinitialspace=True, usecols=lambda name: str(name).strip() in wanted)
     except FileNotFoundError:
         raise BadClipError(f"{path}: OpenFace landmark file not found") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise BadClipError(f"{path}: not a readable OpenFace CSV ({exc})") from None
     table.columns = [str(c).strip() for c in table.columns]
-    x_cols = [f"x_{i}" for i in range(NUM_LANDMARKS)]
-    y_cols = [f"y_{i}" for i in range(NUM_LANDMARKS)]
     missing = [c for c in ["success", *x_cols, *y_cols] if c not in table.columns]
     if missing:
         shown = ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else "")

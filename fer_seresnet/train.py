@@ -102,6 +102,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     optim.add_argument("--patience", default=0, type=int, help="early stop after N epochs without val gain (0: off)")
     optim.add_argument("--time-limit-minutes", default=0.0, type=float,
                        help="stop after the epoch that passes this wall-clock budget (0: none)")
+    optim.add_argument("--time-budget-minutes", default=0.0, type=float,
+                       help="train for this much wall-clock time: the cosine schedule follows elapsed time and the "
+                            "last epoch is cut when the budget is spent (--epochs is then an upper bound; 0: off)")
 
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--eval-ten-crop", action=argparse.BooleanOptionalAction, default=True,
@@ -139,8 +142,13 @@ def build_optimizer(args, model):
     return torch.optim.AdamW(groups, lr=args.lr)
 
 
-def build_scheduler(args, optimizer, steps_per_epoch: int):
-    """Returns (scheduler, per_step). Cosine with linear warm-up steps every batch; plateau once per epoch."""
+def build_scheduler(args, optimizer, steps_per_epoch: int, clock=None):
+    """Returns (scheduler, per_step). Cosine with linear warm-up steps every batch; plateau once per epoch.
+
+    With ``clock`` (a function returning the fraction of the time budget spent), cosine progress is the larger of
+    the step fraction and the time fraction, so the learning rate is annealed when the budget runs out however
+    fast this (possibly shared) machine turns out to be.
+    """
     if args.lr_scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=args.plateau_factor,
                                                           patience=args.plateau_patience), False
@@ -154,6 +162,8 @@ def build_scheduler(args, optimizer, steps_per_epoch: int):
         if step < warmup:
             return (step + 1) / (warmup + 1)
         progress = (step - warmup) / max(total - warmup, 1)
+        if clock is not None:
+            progress = max(progress, clock())
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), True
@@ -202,13 +212,22 @@ def main(args: argparse.Namespace) -> dict | None:
         raise SystemExit(f"error: {args.data_path}: {len(train_split)} training images is fewer than one batch "
                          f"of {args.batch_size}; lower --batch-size")
     optimizer = build_optimizer(args, model)
-    scheduler, per_step = build_scheduler(args, optimizer, len(train_loader))
+    budget = args.time_budget_minutes * 60
+    if budget and rt.dist.distributed:
+        raise SystemExit("error: --time-budget-minutes is for single-process runs (ranks would cut epochs apart)")
+    elapsed_before = 0.0
+    run_clock = time.perf_counter()
+
+    def budget_spent() -> float:
+        return (elapsed_before + time.perf_counter() - run_clock) / budget
+
+    scheduler, per_step = build_scheduler(args, optimizer, len(train_loader), budget_spent if budget else None)
     train_preset = ClassificationPresetTrain(args.crop_size, args.hflip_prob, args.rotation, args.scale,
                                              args.translate, args.random_erase, mean, std)
     loss_fn = make_loss_fn(train_preset, args.label_smoothing, args.soft_targets)
     tracker = BestTracker("val_accuracy", "max", args.patience)
     summary = SummaryCSV(run_dir / "summary.csv")
-    start_epoch, elapsed_before = 0, 0.0
+    start_epoch = 0
     if args.resume:
         start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
                                                     scheduler, rt.scaler)
@@ -218,23 +237,32 @@ def main(args: argparse.Namespace) -> dict | None:
         log.info("resumed %s after epoch %d (best val accuracy %.4f)", run_dir, start_epoch, tracker.best)
 
     train_counts = train_split.class_counts().tolist()
-    epoch_clock = time.perf_counter()
+    run_clock = time.perf_counter()
+    seconds_per_step = None
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(train_loader, epoch)
         epoch_start = time.perf_counter()
+        max_steps = None
+        if budget and seconds_per_step:
+            # Cut the epoch where the time budget runs out (estimated from the previous epochs' pace).
+            max_steps = max(int((budget - (elapsed_before + epoch_start - run_clock)) / seconds_per_step), 1)
+            max_steps = min(max_steps, len(train_loader))
         stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
                                 scheduler_per_step=scheduler if per_step else None,
-                                clip_grad_norm=args.clip_grad_norm)
+                                clip_grad_norm=args.clip_grad_norm, max_steps=max_steps)
         train_seconds = time.perf_counter() - epoch_start
+        steps_done = max_steps or len(train_loader)
+        seconds_per_step = train_seconds / steps_done
         val = predict_split(model, val_split, rt, args.crop_size, False, args.eval_batch_size, mean, std)
         val_metrics = score(val["label"].numpy().astype(np.int64), val["probs"].numpy())
         if scheduler is not None and not per_step:
             scheduler.step(val_metrics["accuracy"])
         improved = tracker.update(val_metrics["accuracy"], epoch + 1)
-        elapsed = elapsed_before + time.perf_counter() - epoch_clock
+        elapsed = elapsed_before + time.perf_counter() - run_clock
         row = {"epoch": epoch + 1, **stats, "val_accuracy": val_metrics["accuracy"],
                "val_macro_f1": val_metrics["macro_f1"], "val_nll": val_metrics["nll"],
-               "train_images_per_s": len(train_loader) * args.batch_size * rt.dist.world_size / train_seconds,
+               "train_images_per_s": steps_done * args.batch_size * rt.dist.world_size / train_seconds,
+               "train_steps": steps_done,
                "elapsed_seconds": elapsed}
         extra = {"tracker": tracker.state_dict(), "model_options": model_options, "train_class_counts": train_counts,
                  "elapsed_seconds": elapsed}
@@ -250,6 +278,9 @@ def main(args: argparse.Namespace) -> dict | None:
         if tracker.should_stop:
             log.info("early stop: no validation gain for %d epochs", args.patience)
             break
+        if budget and elapsed >= budget - 0.5 * seconds_per_step:
+            log.info("time budget of %.1f min spent after epoch %d", args.time_budget_minutes, epoch + 1)
+            break
         if args.time_limit_minutes and elapsed > args.time_limit_minutes * 60:
             log.info("time limit of %.1f min reached after epoch %d", args.time_limit_minutes, epoch + 1)
             break
@@ -258,7 +289,9 @@ def main(args: argparse.Namespace) -> dict | None:
     if rt.is_main:
         plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png",
                                       ["train_loss", "val_accuracy", "val_macro_f1"])
-    # Score the test split once, with the checkpoint chosen on validation.
+    # Score the test split once, with the checkpoint chosen on validation (rank 0 wrote it: wait for it under DDP).
+    if rt.dist.distributed:
+        torch.distributed.barrier()
     best = load_checkpoint(run_dir / BEST_CHECKPOINT)
     rt.unwrap(model).load_state_dict(best["model"])
     test_watch = Stopwatch()

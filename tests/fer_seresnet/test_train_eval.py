@@ -123,3 +123,13 @@ def test_bench_reports_both_rates():
     result = bench.main(["--arch", "cnn", "--width", "8", "--steps", "2", "--rounds", "1", "--threads", "1"])
     assert result["real_images_per_s"] > 0 and result["premade_images_per_s"] > 0
     assert result["ratio"] == pytest.approx(result["real_images_per_s"] / result["premade_images_per_s"])
+
+
+def test_time_budget_anneals_and_stops(demo_root, tmp_path):
+    """--time-budget-minutes: the run ends near the budget with the learning rate annealed to ~0."""
+    _train(["--data-path", str(demo_root / "fer2013"), "--epochs", "200", "--time-budget-minutes", "0.06",
+            "--output", str(tmp_path), "--experiment", "budget", "--no-eval-ten-crop", *FAST])
+    rows = list(csv.DictReader((tmp_path / "budget" / "summary.csv").open()))
+    assert 1 <= len(rows) < 200
+    assert float(rows[-1]["lr"]) < 0.1 * 0.003
+    assert float(rows[-1]["elapsed_seconds"]) < 0.06 * 60 * 2.5

@@ -169,3 +169,13 @@ def test_bad_input_errors_name_the_file(demo_root, tmp_path):
         EmoReactClips(root, root / "test.csv", "fullbody", 3, show_progress=False)
     with pytest.raises(SystemExit, match="no EmoReact data at .*demo_data"):
         check_data_root(tmp_path / "nowhere")
+
+
+def test_mask_geometry_on_real_openface_landmarks(shared):
+    xs, ys, _ = read_openface(shared("data/samples/OpenFace_Test.csv"))
+    canvas = np.zeros((360, 640, 3), np.uint8)
+    for frame in (0, 50, 99):
+        covered = draw_surgical_mask(canvas, xs[frame], ys[frame]).any(2)
+        mouth_and_chin = [*range(48, 68), 8, 33]
+        assert all(covered[int(round(ys[frame, i])), int(round(xs[frame, i]))] for i in mouth_and_chin)
+        assert not any(covered[int(round(ys[frame, i])), int(round(xs[frame, i]))] for i in range(36, 48))  # eyes

@@ -186,7 +186,8 @@ def run(args, conditioned: bool):
                 _, val_rows = order_by_index(collect_predictions(model, val_loader, predict_fn, rt, desc="val"))
                 row.update({f"val_{m}": float(val_rows[:, k].mean()) for k, m in enumerate(METRIC_NAMES)})
                 improved = tracker.update(row["val_mae"], epoch + 1)
-            summary.append(row) if rt.is_main else None
+            if rt.is_main:
+                summary.append(row)
             log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
             if rt.is_main:
                 state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1,
@@ -246,7 +247,10 @@ class _SubsetView:
 
 @torch.no_grad()
 def predict_one(model, dataset, index: int, rt, conditioned: bool, label: int | None = None) -> np.ndarray:
-    """The network's map for one image of an EmotionROI split (label: override the true one)."""
+    """The network's map for one image of an EmotionROI split (label: override the true one).
+
+    Runs on one rank only, so it calls the unwrapped module (a DDP forward would wait for the other ranks)."""
+    model = rt.unwrap(model)
     model.eval()
     image, stimuli_map, true_label, _ = dataset[index]
     label_t = torch.tensor([true_label if label is None else label], device=rt.device)

@@ -114,3 +114,20 @@ def test_scoring_perfect_wrong_and_resized():
     rows = np.array([[0.1] * 7, [0.3] * 7])
     s = summarize(rows, [0, 3])
     assert s["mae"] == pytest.approx(0.2) and s["mae/anger"] == pytest.approx(0.1) and s["mae/fear"] is None
+
+
+@pytest.mark.shared_data
+def test_baselines_and_inference_input_on_real_photos(shared):
+    """Real photos (not EmotionROI, which is not in ../shared): baselines give full-size, non-trivial maps."""
+    from emotionroi_ex.dataset import load_rgb
+    from emotionroi_ex.infer import list_inputs
+
+    folder = shared("data/samples")
+    pairs = list_inputs(folder)
+    assert len(pairs) == 6 and all(p.suffix == ".jpg" for p, _ in pairs)
+    image = np.asarray(load_rgb(folder / "multi_face.jpg"))
+    for fn in (spectral_residual, objectness, center_bias):
+        m = fn(image)
+        assert m.shape == image.shape[:2] and 0 <= m.min() and m.max() <= 1 and m.std() > 0.05, fn.__name__
+    # the structured photo is not scored like a flat prior: saliency and centre bias disagree
+    assert score_map(spectral_residual(image), center_bias(image))["mae"] > 0.05

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-# The venv's editable install maps only shared_utils, and pytest's importlib mode does not put the
-# repo root (or this folder, for emotic_helpers) on sys.path: add both.
-for folder in (Path(__file__).resolve().parents[2], Path(__file__).resolve().parent):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+# pytest's importlib mode does not put this folder on sys.path; the test modules import emotic_helpers.
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 from emotic_helpers import TRAIN_ARGS, run_main, run_mat2py  # noqa: E402
 

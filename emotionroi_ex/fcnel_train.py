@@ -144,7 +144,8 @@ def run(args, conditioned: bool):
 
     run_dir = prepare_run_dir(args.output, experiment, args.resume or args.eval_only and not args.weights,
                               args.overwrite, rt.is_main)
-    if not args.eval_only:
+    barrier(rt)  # the other ranks wait until rank 0 has (re)made the folder
+    if not args.eval_only and rt.is_main:
         save_args(run_dir, args)
     log = get_logger(run_dir, rt.is_main)
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test images; "
@@ -201,6 +202,7 @@ def run(args, conditioned: bool):
     else:
         weights = Path(args.weights) if args.weights else run_dir / (
             BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
+    barrier(rt)  # rank 0 writes the checkpoints; everyone reads them
     load_model_weights(rt.unwrap(model), weights)
     log.info(f"scoring {weights} on the test split at native resolution")
 
@@ -230,6 +232,11 @@ def run(args, conditioned: bool):
         log.info(f"test MAE {metrics['mae']:.4f} (training mean map {baseline['mae']:.4f}); "
                  f"F {metrics['f_measure']:.3f}; results in {run_dir / 'results.json'}")
     return run_dir, model, rt, test_set
+
+
+def barrier(rt) -> None:
+    if rt.dist.distributed:
+        torch.distributed.barrier()
 
 
 class _SubsetView:

@@ -21,7 +21,7 @@ from torch.utils.data import Subset
 
 from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
 from emotionroi_ex.dataset import EmotionROI
-from emotionroi_ex.fcnel_train import build_optimizer, split_train_val
+from emotionroi_ex.fcnel_train import barrier, build_optimizer, split_train_val
 from emotionroi_ex.model import BACKBONES, MapClassifier
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
@@ -80,7 +80,9 @@ def main(args):
     test_set = EmotionROI(args.data_path, "test", MapOnlyPreset(args.input_size, train=False))
     train_idx, val_idx = split_train_val(train_full.labels, args.val_fraction, seed=0)
     run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
-    save_args(run_dir, args)
+    barrier(rt)  # the other ranks wait until rank 0 has (re)made the folder
+    if rt.is_main:
+        save_args(run_dir, args)
     log = get_logger(run_dir, rt.is_main)
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test maps; {rt.describe()}")
 
@@ -128,6 +130,7 @@ def main(args):
         log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
     weights = run_dir / (BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
+    barrier(rt)  # rank 0 writes the checkpoints; everyone reads them
     load_model_weights(rt.unwrap(model), weights)
     preds = collect_predictions(model, eval_loader(test_set), predict_fn, rt, desc="test")
     order = torch.argsort(preds["index"])

@@ -74,6 +74,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
     model.add_argument("--width", default=64, type=int, help="channels of the first stage (doubling per stage)")
     model.add_argument("--dropout", default=0.3, type=float)
+    model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
     model.add_argument("--pretrained", default=None, help="initialise from this checkpoint / state_dict (no downloads)")
 
     aug = parser.add_argument_group("augmentation")
@@ -174,6 +175,8 @@ def main(args: argparse.Namespace) -> dict | None:
     if args.threads:
         torch.set_num_threads(args.threads)
     rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    # Read the data first: bad input stops the run before a run folder is created.
+    data = load_dataset(args.dataset, args.data_path, args.ferplus_csv, args.skip_bad_rows)
     experiment = args.experiment or f"{args.dataset}_{args.arch}"
     run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
     if rt.is_main:
@@ -181,7 +184,6 @@ def main(args: argparse.Namespace) -> dict | None:
     log = get_logger(run_dir, rt.is_main)
     log.info("runtime: %s", rt.describe())
 
-    data = load_dataset(args.dataset, args.data_path, args.ferplus_csv, args.skip_bad_rows)
     if data.stats.get("bad_rows"):
         log.info("skipped %d malformed CSV row(s) of %s (--skip-bad-rows)", data.stats["bad_rows"], args.data_path)
     if args.dataset == "ferplus":
@@ -204,6 +206,8 @@ def main(args: argparse.Namespace) -> dict | None:
     if args.pretrained:
         load_model_weights(model, args.pretrained)
         log.info("initialised from %s", args.pretrained)
+    if args.sync_bn and rt.dist.distributed:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = rt.prepare_model(model)
 
     train_loader = rt.loader(FaceTensorDataset(train_split), args.batch_size, train=True, num_workers=args.workers,

@@ -133,3 +133,33 @@ def test_time_budget_anneals_and_stops(demo_root, tmp_path):
     assert 1 <= len(rows) < 200
     assert float(rows[-1]["lr"]) < 0.1 * 0.003
     assert float(rows[-1]["elapsed_seconds"]) < 0.06 * 60 * 2.5
+
+
+def test_ferplus_soft_targets_and_folder_cross_dataset(demo_root, tmp_path):
+    result = _train(["--dataset", "ferplus", "--data-path", str(demo_root / "fer2013" / "fer2013.csv"),
+                     "--ferplus-csv", str(demo_root / "ferplus" / "fer2013new.csv"), "--soft-targets", "--epochs", "4",
+                     "--output", str(tmp_path), "--experiment", "ferplus", "--no-eval-ten-crop", *FAST])
+    record = json.loads((tmp_path / "ferplus" / "results.json").read_text())
+    assert record["dataset"] == "ferplus" and record["extra"]["load_stats"]["not_face"] == 17
+    assert result["accuracy"] > 0.5
+    # A generic <class>/ folder set (here the demo's test/ folder) as a cross-dataset test.
+    cross = evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
+        "--checkpoint", str(tmp_path / "ferplus" / "checkpoint_best.pt"), "--cross-dataset", "folder",
+        "--data-path", str(demo_root / "fer2013" / "test"), "--output", str(tmp_path), "--experiment", "folder"]))
+    assert json.loads((tmp_path / "folder" / "results.json").read_text())["extra"]["num_samples"] == 280
+    assert cross["accuracy"] > 0.5
+
+
+def test_skip_bad_rows_is_counted_in_the_log(demo_root, tmp_path):
+    lines = (demo_root / "fer2013" / "fer2013.csv").read_text().splitlines()
+    lines[5] = "3,1 2 3,Training"  # wrong pixel count on line 6
+    bad_csv = tmp_path / "fer2013.csv"
+    bad_csv.write_text("\n".join(lines) + "\n")
+    common = ["--data-path", str(bad_csv), "--epochs", "1", "--output", str(tmp_path), "--no-eval-ten-crop", *FAST]
+    with pytest.raises(SystemExit, match=f"error: {bad_csv}: line 6: expected 2304 pixel values, got 3"):
+        _train([*common, "--experiment", "strict"])
+    assert not (tmp_path / "strict").exists()  # nothing half-written left behind
+    _train([*common, "--experiment", "lenient", "--skip-bad-rows"])
+    log_text = (tmp_path / "lenient" / "log.txt").read_text()
+    assert "skipped 1 malformed CSV row(s)" in log_text
+    assert json.loads((tmp_path / "lenient" / "results.json").read_text())["extra"]["load_stats"]["bad_rows"] == 1

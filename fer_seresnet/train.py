@@ -241,6 +241,7 @@ def main(args: argparse.Namespace) -> dict | None:
         log.info("resumed %s after epoch %d (best val accuracy %.4f)", run_dir, start_epoch, tracker.best)
 
     train_counts = train_split.class_counts().tolist()
+    last_elapsed = elapsed_before
     run_clock = time.perf_counter()
     seconds_per_step = None
     for epoch in range(start_epoch, args.epochs):
@@ -262,7 +263,7 @@ def main(args: argparse.Namespace) -> dict | None:
         if scheduler is not None and not per_step:
             scheduler.step(val_metrics["accuracy"])
         improved = tracker.update(val_metrics["accuracy"], epoch + 1)
-        elapsed = elapsed_before + time.perf_counter() - run_clock
+        elapsed = last_elapsed = elapsed_before + time.perf_counter() - run_clock
         row = {"epoch": epoch + 1, **stats, "val_accuracy": val_metrics["accuracy"],
                "val_macro_f1": val_metrics["macro_f1"], "val_nll": val_metrics["nll"],
                "train_images_per_s": steps_done * args.batch_size * rt.dist.world_size / train_seconds,
@@ -307,7 +308,8 @@ def main(args: argparse.Namespace) -> dict | None:
     if rt.is_main:
         extra.update({"best_epoch": tracker.best_epoch, "val_split": val_name, "val_accuracy": tracker.best,
                       "ten_crop": bool(args.eval_ten_crop), "train_images": len(train_split),
-                      "training_seconds": float(best["extra"]["elapsed_seconds"]), "load_stats": data.stats,
+                      "best_checkpoint_elapsed_seconds": float(best["extra"]["elapsed_seconds"]),
+                      "training_seconds": float(last_elapsed), "load_stats": data.stats,
                       "test_eval_seconds": test_watch.seconds})
         train_labels = np.repeat(np.arange(NUM_CLASSES), train_counts)
         result = write_evaluation(run_dir, final, train_labels, experiment=experiment, dataset=args.dataset,

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             print("fer_seresnet: no CUDA device; running the 36-minute CPU recipe (--recipe full for the paper's)")
             _train(CONFIGS / "fer2013_se_cnn_cpu45min.yaml", fer_dir, out, "fer2013_se_cnn_cpu45min", data_kind,
                    runtime)
-            rafdb = Path("/nonexistent")  # the cross-dataset step needs the full SE-ResNet run
+            rafdb = None  # the cross-dataset step scores the full recipe's SE-ResNet
         else:
             for arch in ARCH_RECIPES:
                 _train(CONFIGS / f"fer2013_{arch}.yaml", fer_dir, out, f"fer2013_{arch}", data_kind, runtime)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         fer_dir, rafdb = demo / "fer2013", demo / "rafdb" / "basic"
         for arch in ARCH_RECIPES:
             _train(CONFIGS / f"demo_{arch}.yaml", fer_dir, out, f"fer2013_{arch}", data_kind, runtime)
-    if rafdb.is_dir():
+    if rafdb is not None and rafdb.is_dir():
         _cross(out / "fer2013_se_resnet18" / "checkpoint_best.pt", rafdb, out, "rafdb_cross_se_resnet18", data_kind)
     print(f"fer_seresnet: reproduce ({data_kind} data) took {time.perf_counter() - start:.0f} s; results under {out}")
 

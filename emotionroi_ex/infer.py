@@ -20,6 +20,7 @@ from PIL import Image
 from emotionroi_ex import EMOTIONS
 from emotionroi_ex.dataset import load_rgb
 from emotionroi_ex.evaluate import forward_map
+from emotionroi_ex.fcnel_train import add_threads_arg, apply_threads
 from emotionroi_ex.model import ARCHS, BACKBONES, FCNEL, EmoFCNEL
 from emotionroi_ex.presets import PairedEvalPreset
 from shared_utils.checkpoint import atomic_write, load_model_weights
@@ -40,6 +41,7 @@ def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
     parser.add_argument("--max-side", type=int, default=None, help="shrink the network input (maps keep image size)")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     parser.add_argument("--device", default="auto")
+    add_threads_arg(parser)
     if conditioned:
         parser.add_argument("--embed-dim", type=int, default=None)
         parser.add_argument("--label", default="all", choices=["all", *EMOTIONS],
@@ -76,6 +78,7 @@ def run_options(weights: Path) -> dict:
 
 
 def main(args, conditioned: bool) -> list[Path]:
+    apply_threads(args.threads)
     weights = Path(args.weights)
     saved = run_options(weights)
     arch = args.arch or saved.get("arch") or ("fcn8s" if conditioned else "fcn32s")

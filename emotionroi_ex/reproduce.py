@@ -35,6 +35,8 @@ def main(argv=None):
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--out", default=f"runs/{PACKAGE}")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per run (default: 1 for the demo, torch's default with real data)")
     parser.add_argument("--alexnet-weights", default=None, help="torchvision AlexNet ImageNet state_dict (real data)")
     parser.add_argument("--resnet50-weights", default=None, help="torchvision ResNet-50 ImageNet weights")
     args = parser.parse_args(argv)
@@ -64,8 +66,9 @@ def main(argv=None):
             (train_EmoFCNEL, "demo_emofcnel.yaml", ["--experiment", "emofcnel"]),
             (train_ROI_clf, "demo_roi_clf.yaml", ["--experiment", "roi_clf"]),
         ]
+    threads = args.threads if args.threads is not None else (1 if kind == "demo" else 0)
     common = ["--data-path", str(root), "--data-kind", kind, "--output", str(out), "--overwrite",
-              "--device", args.device]
+              "--device", args.device, "--threads", str(threads)]
     for module, config, extra in runs:
         _run(module, config, common, extra)
     evaluate_baselines.main(parse_args_with_config(evaluate_baselines.get_args_parser(), [

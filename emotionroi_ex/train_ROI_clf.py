@@ -21,7 +21,7 @@ from torch.utils.data import Subset
 
 from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
 from emotionroi_ex.dataset import EmotionROI
-from emotionroi_ex.fcnel_train import barrier, build_optimizer, split_train_val
+from emotionroi_ex.fcnel_train import add_threads_arg, apply_threads, barrier, build_optimizer, split_train_val
 from emotionroi_ex.model import BACKBONES, MapClassifier
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
@@ -66,6 +66,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--eval-checkpoint", default="best", choices=["last", "best"])
     parser.add_argument("--max-steps-per-epoch", type=int, default=None)
+    add_threads_arg(parser)
     add_runtime_args(parser)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     return parser
@@ -73,6 +74,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args):
     watch = Stopwatch()
+    apply_threads(args.threads)
     rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
     experiment = args.experiment or f"roi_clf_{args.backbone}"
     train_full = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=True))

@@ -18,6 +18,7 @@ from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import Bottleneck
 
 from bodily_tsn.dataset import LABELS, stream_names
+from shared_utils.checkpoint import load_pretrained_weights
 
 ARCHS = ("resnet50", "mobilenet_v2")
 SHIFT_PLACES = ("blockres", "block")
@@ -99,31 +100,9 @@ def build_trunk(arch: str, pretrained: str | Path | None = None) -> tuple[nn.Mod
     else:
         raise SystemExit(f"error: unknown --arch {arch!r}; choose from {', '.join(ARCHS)}")
     if pretrained:
-        load_trunk_weights(trunk, pretrained, head)
+        load_pretrained_weights(trunk, pretrained, "--pretrained", skip_prefixes=(head + ".",))
     setattr(trunk, head, nn.Identity())
     return trunk, dim
-
-
-def load_trunk_weights(trunk: nn.Module, path: str | Path, head: str) -> None:
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(
-            f"error: --pretrained {path}: file not found (weights are not downloaded; save torchvision's "
-            "ImageNet weights for this --arch with torch.save(model.state_dict(), PATH) on a machine with network)"
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a corrupt or foreign file: name it, no pickle traceback
-        raise SystemExit(f"error: --pretrained {path}: cannot read ({type(exc).__name__}: {exc})") from None
-    state = state.get("state_dict", state.get("model", state)) if isinstance(state, dict) else state
-    state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith(head + ".")}
-    own = {k: v for k, v in trunk.state_dict().items() if not k.startswith(head + ".")}
-    missing = sorted(set(own) - set(state))
-    wrong = sorted(k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))
-    if missing or wrong:
-        what = f"missing {missing[:3]}" if missing else f"shape mismatch at {wrong[:3]}"
-        raise SystemExit(f"error: --pretrained {path}: does not fit this arch ({what})")
-    trunk.load_state_dict(state, strict=False)
 
 
 # --------------------------------------------------------------------------- TSN

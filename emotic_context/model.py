@@ -17,37 +17,9 @@ from torch import nn
 from torchvision import models
 
 from emotic_context.dataset import CATEGORIES
+from shared_utils.checkpoint import load_pretrained_weights
 
 TRUNKS = {"resnet18": (models.resnet18, 512), "resnet50": (models.resnet50, 2048)}
-
-
-def load_trunk_weights(trunk: nn.Module, path: str | Path, what: str) -> None:
-    """Load a torchvision-style ResNet state_dict (or a ``{"state_dict": ...}`` checkpoint such as the
-    Places365 release), ignoring its classifier (``fc.*``) and any DataParallel ``module.`` prefix."""
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"error: {path}: {what} weights file not found (no download is attempted; "
-                         "give a local torchvision/Places365 ResNet state_dict)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a pickled whole model, a corrupt file, ...
-        raise SystemExit(f"error: {path}: cannot read {what} weights as a state_dict "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    if not isinstance(state, dict):
-        raise SystemExit(f"error: {path}: expected a state_dict, found {type(state).__name__}")
-    state = {k.removeprefix("module."): v for k, v in state.items() if not k.removeprefix("module.").startswith("fc.")}
-    try:
-        result = trunk.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shape mismatches raise even when not strict
-        raise SystemExit(f"error: {path}: does not fit a {what} trunk: {str(exc).splitlines()[1].strip()}") from None
-    if result.missing_keys or result.unexpected_keys:
-        bad = (result.missing_keys or result.unexpected_keys)[0]
-        raise SystemExit(f"error: {path}: does not fit a {what} trunk: {len(result.missing_keys)} missing, "
-                         f"{len(result.unexpected_keys)} unexpected keys (first: {bad})")
 
 
 def build_trunk(arch: str, weights: str | Path | None = None, what: str = "trunk") -> tuple[nn.Module, int]:
@@ -58,7 +30,7 @@ def build_trunk(arch: str, weights: str | Path | None = None, what: str = "trunk
     trunk = constructor(weights=None)
     trunk.fc = nn.Identity()
     if weights:
-        load_trunk_weights(trunk, weights, what)
+        load_pretrained_weights(trunk, weights, f"{what} weights")
     return trunk, dim
 
 

@@ -156,3 +156,40 @@ def load_model_weights(model: torch.nn.Module, path: str | Path, strict: bool = 
         first = str(exc).splitlines()[0]
         raise SystemExit(f"error: checkpoint {path} does not fit this model: {first}") from None
     return state
+
+
+def load_pretrained_weights(
+    module: torch.nn.Module, path: str | Path, what: str = "pretrained weights", skip_prefixes: tuple[str, ...] = ()
+) -> None:
+    """Load a local weights file (never downloaded) into ``module``, with one-line errors.
+
+    Accepts a bare state_dict or one under ``state_dict``/``model`` (e.g. the Places365 release),
+    strips DataParallel ``module.`` prefixes and ignores keys under ``skip_prefixes`` (a classifier
+    head the module replaces).  Every other parameter and buffer of ``module`` must be in the file
+    with the same shape, so a file for another architecture is refused instead of half-loaded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(
+            f"error: {what} {path}: file not found (nothing is downloaded: save the torchvision state_dict "
+            "with torch.save(model.state_dict(), PATH) on a machine with network and pass its path)"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a pickled whole model, a corrupt file: name it, no pickle traceback
+        raise SystemExit(f"error: {what} {path}: cannot read it as a state_dict "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise SystemExit(f"error: {what} {path}: expected a state_dict, found {type(state).__name__}")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not k.startswith(skip_prefixes)}
+    own = {k: v for k, v in module.state_dict().items() if not k.startswith(skip_prefixes)}
+    missing = sorted(set(own) - set(state))
+    wrong = sorted(k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))
+    if missing or wrong:
+        problem = f"{len(missing)} missing keys (first: {missing[0]})" if missing else f"shape mismatch at {wrong[0]}"
+        raise SystemExit(f"error: {what} {path}: does not fit this {type(module).__name__} ({problem})")
+    module.load_state_dict({k: state[k] for k in own}, strict=False)

@@ -27,10 +27,10 @@ def test_local_weights_load_and_bad_files_fail_fast(tmp_path):
     torch.save(state, tmp_path / "places.pth.tar")
     trunk, _ = build_trunk("resnet18", tmp_path / "places.pth.tar", "context")
     assert torch.equal(trunk.conv1.weight, reference.conv1.weight)
-    with pytest.raises(SystemExit, match="nope.pth: context weights file not found"):
+    with pytest.raises(SystemExit, match="context weights .*nope.pth: file not found"):
         build_trunk("resnet18", tmp_path / "nope.pth", "context")
     torch.save(models.resnet50(weights=None).state_dict(), tmp_path / "r50.pth")
-    with pytest.raises(SystemExit, match="r50.pth: does not fit a body trunk"):
+    with pytest.raises(SystemExit, match="body weights .*r50.pth: does not fit this ResNet"):
         build_trunk("resnet18", tmp_path / "r50.pth", "body")
 
 

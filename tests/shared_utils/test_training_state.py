@@ -150,3 +150,23 @@ def test_two_process_ddp_matches_one_process(tmp_path):
         torch.testing.assert_close(ddp_weights[name], value, rtol=1e-5, atol=1e-6)
     # and the run really moved the weights (the comparison is not between two untouched inits)
     assert not torch.allclose(ddp_weights["0.weight"], toy.make_model(dropout=0.0).state_dict()["0.weight"])
+
+
+def test_pretrained_weights_load_with_head_skipped_and_clear_errors(tmp_path):
+    import torchvision
+
+    from shared_utils.checkpoint import load_pretrained_weights
+
+    source = torchvision.models.resnet18(num_classes=1000)
+    path = tmp_path / "r18.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}}, path)
+    target = torchvision.models.resnet18(num_classes=7)  # another head: skipped
+    load_pretrained_weights(target, path, skip_prefixes=("fc.",))
+    assert torch.equal(target.conv1.weight, source.conv1.weight)
+    assert not torch.equal(target.fc.weight[:7], source.fc.weight[:7])
+    with pytest.raises(SystemExit, match=r"r18\.pth: does not fit this ResNet \(shape mismatch at fc\.bias"):
+        load_pretrained_weights(torchvision.models.resnet18(num_classes=7), path)
+    with pytest.raises(SystemExit, match=r"does not fit this ResNet \(198 missing keys \(first: layer1\.0\.bn3\.bias"):
+        load_pretrained_weights(torchvision.models.resnet50(), path, skip_prefixes=("fc.",))
+    with pytest.raises(SystemExit, match=r"--pretrained .*nope\.pth: file not found \(nothing is downloaded"):
+        load_pretrained_weights(target, tmp_path / "nope.pth", "--pretrained")

@@ -13,6 +13,7 @@ two CPU cores; every results.json then says ``data: "demo"``.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -59,8 +60,13 @@ def main(argv=None):
         kind = "demo"
         print(f"{PACKAGE}: no {DATASET} at {root} (see {PACKAGE}/README.md to get it); running on demo data")
         root = out / "demo_data" / DATASET
-        if not (root / "training_testing_split" / "testing.txt").is_file():
-            write_demo_dataset(root, per_class=DEMO_PER_CLASS, seed=0, size_range=(80, 112))
+        # reused when already there, unless it was written with other parameters
+        params = {"per_class": DEMO_PER_CLASS, "seed": 0, "size_range": [80, 112]}
+        marker = out / "demo_data" / "demo_params.json"
+        current = json.loads(marker.read_text()) if marker.is_file() else None
+        if current != params or not (root / "training_testing_split" / "testing.txt").is_file():
+            write_demo_dataset(root, per_class=DEMO_PER_CLASS, seed=0, size_range=tuple(params["size_range"]))
+            marker.write_text(json.dumps(params) + "\n")
         runs = [
             (train_FCNEL, "demo_fcnel.yaml", ["--experiment", "fcnel"]),
             (train_EmoFCNEL, "demo_emofcnel.yaml", ["--experiment", "emofcnel"]),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-# pytest's importlib mode leaves the repo root off sys.path, and the editable install was made before
-# emotionroi_ex existed (its finder maps only shared_utils): put the root on the path for the tests.
+# pytest's importlib mode leaves the repo root off sys.path: add it, so the tests do not depend on how
+# (or whether) the project was installed.
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)

@@ -122,3 +122,13 @@ def test_baselines_script(demo_root, tmp_path):
     assert record["metrics"]["mae"] == pytest.approx(record["baseline"]["mae"])  # the trivial map is its own reference
     assert summaries["center_bias"]["mae"] != summaries["mean_map"]["mae"]
     assert summaries["center_bias"]["fig6_mae_min"] <= summaries["center_bias"]["fig6_mae_max"]
+
+
+def test_eval_only_rescores_the_same(fcnel_run, demo_root):
+    out, run_dir = fcnel_run
+    again = train_FCNEL.main(_args(train_FCNEL, [
+        "--data-path", str(demo_root), "--output", str(out), "--experiment", "rescored", "--eval-only",
+        "--weights", str(run_dir / "checkpoint_last.pt"), "--no-baselines-grid", *TINY]))
+    a = load_results(run_dir / "results.json")["metrics"]
+    b = load_results(again / "results.json")["metrics"]
+    assert b["mae"] == pytest.approx(a["mae"], abs=1e-9) and b["f_measure"] == pytest.approx(a["f_measure"], abs=1e-9)

@@ -97,7 +97,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--frames_dir", default=None, help="pre-extracted frames <dir>/<stem>/%%06d.jpg instead of mp4")
     parser.add_argument("--skip_bad", action="store_true", help="skip clips with bad input (counted), do not fail")
     parser.add_argument("--limit_clips", type=int, default=None, help="use only the first N clips of each split")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--test_only", action="store_true", help="score the run folder's best checkpoint on test")
     add_run_args(parser, default_output=str(REPO_ROOT / "runs" / "bodily_tsn"))
     parser.add_argument("--exp_name", dest="experiment", default=None, help="run folder name (alias of --experiment)")
@@ -207,9 +206,7 @@ def main(args) -> dict:
     if args.scale_size < args.crop_size:
         raise SystemExit(f"error: --scale_size {args.scale_size} must be >= --crop_size {args.crop_size}")
     root = check_data_root(args.data_root)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    rt = Runtime.from_namespace(args)
     experiment = args.experiment or experiment_name(args)
     if args.test_only:
         run_dir = Path(args.output) / experiment
@@ -279,8 +276,7 @@ def main(args) -> dict:
                  tracker.best_epoch)
 
     # Test with the checkpoint chosen on validation (every rank waits until rank 0 has written it).
-    if rt.dist.distributed:
-        torch.distributed.barrier()
+    rt.barrier()
     best = load_model_weights(core, run_dir / BEST_CHECKPOINT)
     test_preds = collect_predictions(model, test_loader, predict_fn, rt, desc="test")
     test = score(test_preds, streams)

@@ -266,8 +266,7 @@ def train(args, rt: Runtime, run_dir: Path, log) -> None:
     if rt.is_main and (run_dir / "summary.csv").is_file():
         plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
     # Thresholds for inference, from the best model on validation (rank 0 wrote it: wait for it under DDP).
-    if rt.dist.distributed:
-        torch.distributed.barrier()
+    rt.barrier()
     best, _, _ = model_from_checkpoint(argparse.Namespace(checkpoint=None), run_dir)
     best = rt.prepare_model(best)
     preds = predictions(best, val_set, args, rt, desc="val thresholds")
@@ -399,7 +398,7 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
 # --------------------------------------------------------------------------- entry point
 def main(args: argparse.Namespace):
     output, experiment = resolve_run_location(args)
-    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    rt = Runtime.from_namespace(args)
     result = None
     try:
         if args.mode in ("train", "train_test"):

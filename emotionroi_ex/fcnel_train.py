@@ -81,21 +81,9 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
     parser.add_argument("--weights", default=None, help="checkpoint to evaluate with --eval-only")
     parser.add_argument("--no-baselines-grid", dest="baselines_grid", action="store_false",
                         help="leave the saliency/objectness columns out of the Fig.-6 grid")
-    add_threads_arg(parser)
     add_runtime_args(parser)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     parser.set_defaults(experiment_prefix=default_experiment_prefix)
-
-
-def add_threads_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=0,
-                        help="CPU intra-op threads (0: torch's default). 1 is much faster on a busy machine, "
-                             "where OpenMP threads spin waiting for each other")
-
-
-def apply_threads(threads: int) -> None:
-    if threads and threads > 0:
-        torch.set_num_threads(threads)
 
 
 def split_train_val(labels, val_fraction: float, seed: int = 0):
@@ -146,8 +134,7 @@ def experiment_name(args) -> str:
 def run(args, conditioned: bool):
     """Train (unless --eval-only), then score the test split; returns (run_dir, model, runtime, test dataset)."""
     watch = Stopwatch()
-    apply_threads(args.threads)
-    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    rt = Runtime.from_namespace(args)
     experiment = experiment_name(args)
     train_full = EmotionROI(args.data_path, "train",
                             PairedTrainPreset(args.input_size, scale=tuple(args.crop_scale)))
@@ -157,7 +144,7 @@ def run(args, conditioned: bool):
 
     run_dir = prepare_run_dir(args.output, experiment, args.resume or args.eval_only and not args.weights,
                               args.overwrite, rt.is_main)
-    barrier(rt)  # the other ranks wait until rank 0 has (re)made the folder
+    rt.barrier()  # the other ranks wait until rank 0 has (re)made the folder
     if not args.eval_only and rt.is_main:
         save_args(run_dir, args)
     log = get_logger(run_dir, rt.is_main)
@@ -215,7 +202,7 @@ def run(args, conditioned: bool):
     else:
         weights = Path(args.weights) if args.weights else run_dir / (
             BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
-    barrier(rt)  # rank 0 writes the checkpoints; everyone reads them
+    rt.barrier()  # rank 0 writes the checkpoints; everyone reads them
     load_model_weights(rt.unwrap(model), weights)
     log.info(f"scoring {weights} on the test split at native resolution")
 
@@ -245,11 +232,6 @@ def run(args, conditioned: bool):
         log.info(f"test MAE {metrics['mae']:.4f} (training mean map {baseline['mae']:.4f}); "
                  f"F {metrics['f_measure']:.3f}; results in {run_dir / 'results.json'}")
     return run_dir, model, rt, test_set
-
-
-def barrier(rt) -> None:
-    if rt.dist.distributed:
-        torch.distributed.barrier()
 
 
 class _SubsetView:

@@ -20,13 +20,12 @@ from PIL import Image
 from emotionroi_ex import EMOTIONS
 from emotionroi_ex.dataset import load_rgb
 from emotionroi_ex.evaluate import forward_map
-from emotionroi_ex.fcnel_train import add_threads_arg, apply_threads
 from emotionroi_ex.model import ARCHS, BACKBONES, FCNEL, EmoFCNEL
 from emotionroi_ex.presets import PairedEvalPreset
 from shared_utils.checkpoint import atomic_write, load_model_weights
 from shared_utils.metrics import normalize_map
 from shared_utils.plotting import overlay_heatmap
-from shared_utils.runtime import progress, select_device
+from shared_utils.runtime import Runtime, progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -41,7 +40,7 @@ def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
     parser.add_argument("--max-side", type=int, default=None, help="shrink the network input (maps keep image size)")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     parser.add_argument("--device", default="auto")
-    add_threads_arg(parser)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     if conditioned:
         parser.add_argument("--embed-dim", type=int, default=None)
         parser.add_argument("--label", default="all", choices=["all", *EMOTIONS],
@@ -78,12 +77,11 @@ def run_options(weights: Path) -> dict:
 
 
 def main(args, conditioned: bool) -> list[Path]:
-    apply_threads(args.threads)
     weights = Path(args.weights)
     saved = run_options(weights)
     arch = args.arch or saved.get("arch") or ("fcn8s" if conditioned else "fcn32s")
     backbone = args.backbone or saved.get("backbone") or ("resnet50" if conditioned else "alexnet")
-    device = select_device(args.device)
+    device = Runtime.from_args(args.device, amp=False, threads=args.threads).device
     if conditioned:
         model = EmoFCNEL(arch, backbone, None, embed_dim=args.embed_dim or saved.get("embed_dim", 8))
     else:

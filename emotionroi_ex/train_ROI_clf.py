@@ -21,7 +21,7 @@ from torch.utils.data import Subset
 
 from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
 from emotionroi_ex.dataset import EmotionROI
-from emotionroi_ex.fcnel_train import add_threads_arg, apply_threads, barrier, build_optimizer, split_train_val
+from emotionroi_ex.fcnel_train import build_optimizer, split_train_val
 from emotionroi_ex.model import BACKBONES, MapClassifier
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
@@ -66,7 +66,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--eval-checkpoint", default="best", choices=["last", "best"])
     parser.add_argument("--max-steps-per-epoch", type=int, default=None)
-    add_threads_arg(parser)
     add_runtime_args(parser)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     return parser
@@ -74,15 +73,14 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args):
     watch = Stopwatch()
-    apply_threads(args.threads)
-    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    rt = Runtime.from_namespace(args)
     experiment = args.experiment or f"roi_clf_{args.backbone}"
     train_full = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=True))
     train_eval = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=False))
     test_set = EmotionROI(args.data_path, "test", MapOnlyPreset(args.input_size, train=False))
     train_idx, val_idx = split_train_val(train_full.labels, args.val_fraction, seed=0)
     run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
-    barrier(rt)  # the other ranks wait until rank 0 has (re)made the folder
+    rt.barrier()  # the other ranks wait until rank 0 has (re)made the folder
     if rt.is_main:
         save_args(run_dir, args)
     log = get_logger(run_dir, rt.is_main)
@@ -132,7 +130,7 @@ def main(args):
         log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
     weights = run_dir / (BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
-    barrier(rt)  # rank 0 writes the checkpoints; everyone reads them
+    rt.barrier()  # rank 0 writes the checkpoints; everyone reads them
     load_model_weights(rt.unwrap(model), weights)
     preds = collect_predictions(model, eval_loader(test_set), predict_fn, rt, desc="test")
     order = torch.argsort(preds["index"])

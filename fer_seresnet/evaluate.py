@@ -136,7 +136,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> dict:
     watch = Stopwatch()
-    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    rt = Runtime.from_namespace(args)
     model, options, state = model_from_checkpoint(args.checkpoint, rt)
     dataset_name = args.cross_dataset or args.dataset or options.get("dataset", "fer2013")
     data = load_dataset(dataset_name, args.data_path, args.ferplus_csv, args.skip_bad_rows)

@@ -111,7 +111,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     evaluation.add_argument("--eval-ten-crop", action=argparse.BooleanOptionalAction, default=True,
                             help="also score the test split with ten-crop TTA")
     evaluation.add_argument("--eval-batch-size", default=256, type=int)
-    parser.add_argument("--threads", default=0, type=int, help="torch CPU threads (0: torch's default)")
     add_run_args(parser, default_output="runs/fer_seresnet")
     add_runtime_args(parser)
     return parser
@@ -172,9 +171,7 @@ def build_scheduler(args, optimizer, steps_per_epoch: int, clock=None):
 
 def main(args: argparse.Namespace) -> dict | None:
     watch = Stopwatch()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rt = Runtime.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic, args.amp_dtype)
+    rt = Runtime.from_namespace(args)
     # Read the data first: bad input stops the run before a run folder is created.
     data = load_dataset(args.dataset, args.data_path, args.ferplus_csv, args.skip_bad_rows)
     experiment = args.experiment or f"{args.dataset}_{args.arch}"
@@ -295,8 +292,7 @@ def main(args: argparse.Namespace) -> dict | None:
         plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png",
                                       ["train_loss", "val_accuracy", "val_macro_f1"])
     # Score the test split once, with the checkpoint chosen on validation (rank 0 wrote it: wait for it under DDP).
-    if rt.dist.distributed:
-        torch.distributed.barrier()
+    rt.barrier()
     best = load_checkpoint(run_dir / BEST_CHECKPOINT)
     rt.unwrap(model).load_state_dict(best["model"])
     test_watch = Stopwatch()

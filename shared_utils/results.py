@@ -44,6 +44,10 @@ def git_commit(cwd: str | Path | None = None) -> str:
         return "unknown"
 
 
+# Taken when the process starts, so a long run records the code it ran, not a commit made meanwhile.
+COMMIT_AT_START = git_commit()
+
+
 def _clean_number(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
@@ -93,7 +97,7 @@ def write_results(
         "metrics": _clean(metrics),
         "baseline": _clean(baseline),
         "command": command or command_line(),
-        "git_commit": git_commit(),
+        "git_commit": COMMIT_AT_START,
         "device": device,
         "wall_seconds": round(float(wall_seconds), 3),
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

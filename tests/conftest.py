@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import shared_utils  # noqa: F401  (before any torchvision import in a test module: CPU-only torch fix)
 
@@ -13,6 +14,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 os.environ.setdefault("REPRO_NO_PROGRESS", "1")
+
+# Tests use tiny tensors, where extra intra-op threads cost more than they give; and when the cores are
+# busy with other work, OpenMP threads spin-waiting on each other run 10-20x slower. One thread, unless told.
+torch.set_num_threads(int(os.environ.get("REPRO_TEST_THREADS", "1")))
 
 
 def shared_path(relative: str) -> Path:

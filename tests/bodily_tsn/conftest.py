@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from bodily_tsn.demo_data import make_demo_dataset
-
-torch.set_num_threads(1)  # the dev machine's cores are shared; one thread is faster under contention
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 # pytest's importlib mode does not put this folder on sys.path; the test modules import emotic_helpers.
 HERE = str(Path(__file__).resolve().parent)
@@ -16,8 +15,6 @@ if HERE not in sys.path:
 from emotic_helpers import TRAIN_ARGS, run_main, run_mat2py  # noqa: E402
 
 from emotic_context import demo_data  # noqa: E402
-
-torch.set_num_threads(1)  # the cores are shared; one thread is faster under contention
 
 TINY_PERSONS = {"train": 24, "val": 12, "test": 12}
 TINY_SIZE = 32

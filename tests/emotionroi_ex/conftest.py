@@ -13,12 +13,8 @@ REPO_ROOT = str(Path(__file__).resolve().parents[2])
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
 
 from emotionroi_ex.demo_data import write_demo_dataset  # noqa: E402
-
-# one intra-op thread: on the shared 2-core machine two OpenMP threads spin-wait and run ~20x slower
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """``python -m emotic_context.reproduce --data-root DIR --out runs/emotic_context``
 
-With ``DIR/EMOTIC`` (holding ``emotic/`` and ``Annotations/Annotations.mat``) it runs the port's
+With ``DIR/emotic`` (holding ``emotic/`` and ``Annotations/Annotations.mat``) it runs the port's
 recipe (``configs/emotic_port.yaml``: mat2py at 224/128 px, then train + test). Without it, it
 writes the demo dataset under ``OUT/demo_data`` (reused when there) and runs the short demo recipe
 (``configs/demo.yaml``, 32 px inputs) into ``OUT/emotic_r18_body_context``; results.json says
@@ -25,7 +25,7 @@ DEMO_SIZE = 32
 
 
 def run(data_root: Path, out: Path, workers: int = 0) -> Path:
-    dataset = data_root / "EMOTIC"
+    dataset = data_root / "emotic"
     start = time.perf_counter()
     if (dataset / "Annotations" / "Annotations.mat").is_file():
         cache = dataset / "emotic_pre"
@@ -52,7 +52,7 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default="data", help="folder that may hold EMOTIC/")
+    parser.add_argument("--data-root", default="data", help="folder that may hold emotic/ (the port's data_dir)")
     parser.add_argument("--out", default="runs/emotic_context")
     parser.add_argument("--workers", type=int, default=0)
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 
 * ``DIR/fer2013`` present (fer2013.csv or train/ + test/), ``--recipe full`` (the default on CUDA): trains the three
   architectures with the full recipes ``configs/fer2013_{cnn,se_cnn,se_resnet18}.yaml`` and scores them on the test
-  split with ten-crop; with ``DIR/rafdb/basic`` also present, the SE-ResNet is scored cross-dataset on RAF-DB.
+  split with ten-crop; with ``DIR/RAF-DB/basic`` also present, the SE-ResNet is scored cross-dataset on RAF-DB.
   ``--recipe cpu`` (the default without CUDA, where the full recipes would take days) runs the README's CPU number
   instead: ``configs/fer2013_se_cnn_cpu45min.yaml``, a 36-minute wall-clock budget.
 * otherwise: writes the demo data under ``OUT/demo_data`` (reused when there) and runs the short demo recipes
@@ -40,7 +40,7 @@ def _cross(checkpoint: Path, data_path: Path, out: Path, experiment: str, data_k
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default="data", help="folder holding fer2013/ (and optionally rafdb/basic/)")
+    parser.add_argument("--data-root", default="data", help="folder holding fer2013/ (and optionally RAF-DB/basic/)")
     parser.add_argument("--out", default="runs/fer_seresnet")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--recipe", default="auto", choices=["auto", "full", "cpu"],
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     fer_dir = data_root / "fer2013"
     runtime = ["--device", args.device]
     if fer_dir.exists():
-        data_kind, rafdb = "real", data_root / "rafdb" / "basic"
+        data_kind, rafdb = "real", data_root / "RAF-DB" / "basic"
         recipe = args.recipe
         if recipe == "auto":
             recipe = "full" if torch.cuda.is_available() and args.device != "cpu" else "cpu"

@@ -9,50 +9,26 @@ trained with a Euclidean loss against maps in [0, 1].
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
 
 from emotionroi_ex import EMOTIONS
+from shared_utils.checkpoint import load_pretrained_weights
 
 BACKBONES = ("alexnet", "resnet18", "resnet34", "resnet50")
 ARCHS = ("fcn32s", "fcn8s")
 
 
-# --------------------------------------------------------------------------- pretrained weights
-def load_pretrained_state(pretrained: str | None) -> dict | None:
-    """``None``/``""`` -> random init; a path -> that torchvision state_dict. Nothing is ever downloaded."""
-    if not pretrained:
-        return None
-    path = Path(pretrained)
-    if not path.is_file():
-        raise SystemExit(
-            f"error: {path}: pretrained weights not found (no downloads here: give --pretrained PATH to a "
-            "torchvision ImageNet state_dict such as resnet50-0676ba61.pth or alexnet-owt-7be5be79.pth)"
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise SystemExit(f"error: {path}: cannot read pretrained weights: {type(exc).__name__}: {exc}") from None
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    return state
-
-
+# --------------------------------------------------------------------------- backbones
 def _torchvision_model(name: str, pretrained: str | None) -> nn.Module:
+    """A torchvision backbone, random or from a local ImageNet state_dict (nothing is ever downloaded)."""
     if name not in BACKBONES:
         raise SystemExit(f"error: unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
     net = getattr(torchvision.models, name)(weights=None)
-    state = load_pretrained_state(pretrained)
-    if state is not None:
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[0]
-            raise SystemExit(f"error: {pretrained}: not {name} ImageNet weights: {first}") from None
+    if pretrained:
+        load_pretrained_weights(net, pretrained, f"--pretrained ({name} ImageNet weights)")
     return net
 
 

@@ -68,10 +68,10 @@ def test_pretrained_alexnet_fc_layers_become_convolutions(tmp_path):
 def test_bad_choices_fail_clearly(tmp_path):
     with pytest.raises(SystemExit, match="fcn8s needs a ResNet"):
         FCNEL("fcn8s", "alexnet")
-    with pytest.raises(SystemExit, match="pretrained weights not found"):
+    with pytest.raises(SystemExit, match=r"none\.pth: file not found \(nothing is downloaded"):
         FCNEL("fcn32s", "resnet18", pretrained=str(tmp_path / "none.pth"))
     torch.save({"x": torch.zeros(1)}, tmp_path / "bad.pth")
-    with pytest.raises(SystemExit, match="not resnet18 ImageNet weights"):
+    with pytest.raises(SystemExit, match=r"resnet18 ImageNet weights\) .*bad\.pth: does not fit this ResNet"):
         FCNEL("fcn32s", "resnet18", pretrained=str(tmp_path / "bad.pth"))
 
 

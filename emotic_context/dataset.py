@@ -27,6 +27,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from shared_utils.io import read_image
+
 CATEGORIES = (
     "Affection", "Anger", "Annoyance", "Anticipation", "Aversion", "Confidence", "Disapproval", "Disconnection",
     "Disquietment", "Doubt/Confusion", "Embarrassment", "Engagement", "Esteem", "Excitement", "Fatigue", "Fear",
@@ -286,14 +288,7 @@ def read_port_csv(path: str | Path) -> list[EmoticPerson]:
 # --------------------------------------------------------------------------- images and crops
 def read_rgb(path: str | Path) -> np.ndarray:
     """HxWx3 uint8 RGB; a missing or undecodable file is one clear error naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"error: {path}: image not found")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except Exception as exc:  # PIL raises several types for a broken file
-        raise SystemExit(f"error: {path}: cannot decode image ({type(exc).__name__}: {exc})") from None
+    return read_image(path, "RGB")
 
 
 def context_and_body(image: np.ndarray, bbox: Sequence[int], context_size: int, body_size: int

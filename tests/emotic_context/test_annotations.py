@@ -193,6 +193,6 @@ def test_broken_image_leaves_no_partial_cache(tmp_path):
     persons = _layout(tmp_path, 6)
     Image.new("RGB", (4, 4)).save(tmp_path / "emotic" / persons[-1].relative_path)  # fine
     (tmp_path / "emotic" / persons[-1].relative_path).write_bytes(b"\xff\xd8 truncated")
-    with pytest.raises(SystemExit, match=f"{persons[-1].filename}: cannot decode image"):
+    with pytest.raises(SystemExit, match=f"cannot read image .*{persons[-1].filename}"):
         write_cache(persons, tmp_path / "emotic", tmp_path / "cache", "train", 32, 32)
     assert list((tmp_path / "cache").iterdir()) == []

@@ -69,7 +69,10 @@ def test_cam_points_at_the_evidence():
 
 
 def test_presets_and_unknown_method():
-    assert preset_target_layers(torchvision.models.mobilenet_v2(), "mobilenet_v2")[0] is not None
+    mobilenet = torchvision.models.mobilenet_v2()
+    assert preset_target_layers(mobilenet, "mobilenet_v2") == [mobilenet.features[-1]]
+    fcn = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=1)
+    assert preset_target_layers(fcn, "fcn") == [fcn.backbone.layer4[-1]]
     with pytest.raises(ValueError, match="unknown CAM method"):
         CamExplainer(nn.Linear(2, 2), [], method="scorecam")
     with pytest.raises(ValueError, match="no Grad-CAM target-layer preset"):

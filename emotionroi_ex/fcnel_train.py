@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
-from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
+from emotionroi_ex import DATASET, PACKAGE
 from emotionroi_ex.baselines import make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
 from emotionroi_ex.evaluate import (
@@ -49,6 +49,7 @@ from shared_utils.runs import (
     save_args,
 )
 from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.splits import stratified_holdout
 
 
 def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: str) -> None:
@@ -84,21 +85,6 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
     add_runtime_args(parser)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     parser.set_defaults(experiment_prefix=default_experiment_prefix)
-
-
-def split_train_val(labels, val_fraction: float, seed: int = 0):
-    """Stratified, seeded hold-out of ``val_fraction`` of the training images (at least one per emotion)."""
-    if val_fraction <= 0:
-        return list(range(len(labels))), []
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    labels = np.asarray(labels)
-    for c in range(len(EMOTIONS)):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        n_val = min(len(members) - 1, max(1, round(len(members) * val_fraction))) if len(members) > 1 else 0
-        val += members[:n_val].tolist()
-        train += members[n_val:].tolist()
-    return sorted(train), sorted(val)
 
 
 def build_model(args, conditioned: bool):
@@ -140,7 +126,7 @@ def run(args, conditioned: bool):
                             PairedTrainPreset(args.input_size, scale=tuple(args.crop_scale)))
     train_eval = EmotionROI(args.data_path, "train", PairedEvalPreset(args.eval_max_side))
     test_set = EmotionROI(args.data_path, "test", PairedEvalPreset(args.eval_max_side))
-    train_idx, val_idx = split_train_val(train_full.labels, args.val_fraction, seed=0)
+    train_idx, val_idx = (idx.tolist() for idx in stratified_holdout(train_full.labels, args.val_fraction, 0))
 
     run_dir = prepare_run_dir(args.output, experiment, args.resume or args.eval_only and not args.weights,
                               args.overwrite, rt.is_main)

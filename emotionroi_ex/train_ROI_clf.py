@@ -21,7 +21,7 @@ from torch.utils.data import Subset
 
 from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
 from emotionroi_ex.dataset import EmotionROI
-from emotionroi_ex.fcnel_train import build_optimizer, split_train_val
+from emotionroi_ex.fcnel_train import build_optimizer
 from emotionroi_ex.model import BACKBONES, MapClassifier
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
@@ -45,6 +45,7 @@ from shared_utils.runs import (
     save_args,
 )
 from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.splits import stratified_holdout
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -78,7 +79,7 @@ def main(args):
     train_full = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=True))
     train_eval = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=False))
     test_set = EmotionROI(args.data_path, "test", MapOnlyPreset(args.input_size, train=False))
-    train_idx, val_idx = split_train_val(train_full.labels, args.val_fraction, seed=0)
+    train_idx, val_idx = (idx.tolist() for idx in stratified_holdout(train_full.labels, args.val_fraction, 0))
     run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
     rt.barrier()  # the other ranks wait until rank 0 has (re)made the folder
     if rt.is_main:

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from shared_utils.splits import stratified_holdout
+
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # FER2013 label order
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SIZE = 48
@@ -436,18 +438,3 @@ def train_val_test(data: FaceData, val_source: str = "auto", holdout_fraction: f
     train_index, val_index = stratified_holdout(splits["train"].labels.numpy(), holdout_fraction, seed)
     train = splits["train"]
     return train.subset(train_index), train.subset(val_index), splits[test_name], "train_holdout", test_name
-
-
-def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-class seeded split; at least one sample per class goes to validation when the class has >= 2."""
-    rng = np.random.default_rng(seed)
-    train_index, val_index = [], []
-    for label in np.unique(labels):
-        index = np.flatnonzero(labels == label)
-        rng.shuffle(index)
-        n_val = int(round(len(index) * fraction))
-        if len(index) >= 2:
-            n_val = min(max(n_val, 1), len(index) - 1)
-        val_index.append(index[:n_val])
-        train_index.append(index[n_val:])
-    return np.sort(np.concatenate(train_index)), np.sort(np.concatenate(val_index))

@@ -26,7 +26,6 @@ from fer_seresnet.dataset import (
     FaceTensorDataset,
     collate_batch,
     load_dataset,
-    stratified_holdout,
     train_val_test,
 )
 from fer_seresnet.evaluate import predict_split, score, write_evaluation
@@ -53,6 +52,7 @@ from shared_utils.runs import (
     save_args,
 )
 from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.splits import stratified_holdout
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:

@@ -20,9 +20,9 @@ from fer_seresnet.dataset import (
     read_fer2013_folders,
     read_ferplus,
     read_rafdb,
-    stratified_holdout,
     train_val_test,
 )
+from shared_utils.splits import stratified_holdout
 
 
 def _write_csv(path, rows):

@@ -11,6 +11,7 @@ import argparse
 import csv
 import json
 import math
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from shared_utils.checkpoint import atomic_write, load_checkpoint
+from shared_utils.checkpoint import atomic_write
 
 LAST_CHECKPOINT = "checkpoint_last.pt"
 BEST_CHECKPOINT = "checkpoint_best.pt"
@@ -127,13 +128,7 @@ def command_line() -> str:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     prog = f"python -m {spec.name}" if spec is not None and spec.name else f"python {argv0}"
-    return " ".join([prog, *(_quote(a) for a in sys.argv[1:])])
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
+    return " ".join([prog, *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 # --------------------------------------------------------------------------- per-epoch CSV
@@ -225,7 +220,3 @@ class BestTracker:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.bad_epochs = state["best"], state["best_epoch"], state["bad_epochs"]
-
-
-def load_last_checkpoint(run_dir: str | Path, map_location="cpu") -> dict[str, Any]:
-    return load_checkpoint(Path(run_dir) / LAST_CHECKPOINT, map_location)

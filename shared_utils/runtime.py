@@ -225,11 +225,10 @@ class Runtime:
             dist.barrier()
 
     def describe(self) -> str:
-        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
         extras = [f"amp={self.amp_dtype if self.amp else 'off'}", f"world_size={self.dist.world_size}"]
         if self.channels_last:
             extras.append("channels_last")
-        return f"{self.device} ({name}) " + " ".join(extras)
+        return f"{self.device} ({self.device_name()}) " + " ".join(extras)
 
     def device_name(self) -> str:
         return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"

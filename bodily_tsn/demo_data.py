@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, VIDEO_SUBDIR
-from shared_utils.checkpoint import atomic_write
+from shared_utils.checkpoint import atomic_write, atomic_write_text
 from shared_utils.runtime import progress
 
 WIDTH, HEIGHT, FPS, NUM_FRAMES = 160, 120, 10, 20
@@ -175,9 +175,9 @@ def make_clip(root: Path, name: str, labels: dict, rng: np.random.Generator) -> 
     write_video(video_dir / name, frames)
     table = pd.DataFrame(face_rows, columns=header)
     text = ", ".join(header) + "\r\n" + table.to_csv(header=False, index=False, lineterminator="\r\n")
-    atomic_write(video_dir / f"{name}_openface" / f"{stem}.csv", lambda h: h.write(text.encode()))
+    atomic_write_text(video_dir / f"{name}_openface" / f"{stem}.csv", text)
     hol = "\n".join(pose_lines) + "\n"
-    atomic_write(root / HOLISTIC_SUBDIR / f"{stem}_hol.txt", lambda h: h.write(hol.encode()))
+    atomic_write_text(root / HOLISTIC_SUBDIR / f"{stem}_hol.txt", hol)
 
 
 def draw_labels(rng: np.random.Generator) -> dict:
@@ -207,8 +207,8 @@ def make_demo_dataset(out: str | Path, counts: dict[str, int] | None = None, see
             rows.append({"video": name, **labels, "Valence": round(float(np.clip(valence, 1, 7)), 4)})
         buffer = io.StringIO()
         pd.DataFrame(rows, columns=["video", *LABELS, "Valence"]).to_csv(buffer)
-        atomic_write(out / f"{split}.csv", lambda h, text=buffer.getvalue(): h.write(text.encode()))
-    atomic_write(marker, lambda h: h.write(expected.encode()))
+        atomic_write_text(out / f"{split}.csv", buffer.getvalue())
+    atomic_write_text(marker, expected)
     return out
 
 

@@ -10,8 +10,6 @@ test split; results.json, per-label AUC bars, ROC / PR curves and test predictio
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 import warnings
 from pathlib import Path
@@ -28,7 +26,7 @@ from bodily_tsn.model import ARCHS, SHIFT_PLACES, build_model
 from bodily_tsn.presets import ClipEvalTransform, ClipTrainTransform
 from shared_utils import metrics, plotting
 from shared_utils.checkpoint import (
-    atomic_write,
+    atomic_write_csv,
     load_checkpoint,
     load_model_weights,
     restore_training_state,
@@ -188,13 +186,9 @@ def prior_baseline(train_labels: np.ndarray, n: int) -> dict:
 
 
 def write_predictions(path: Path, dataset: EmoReactClips, preds: dict[str, torch.Tensor]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["video", *[f"true_{n}" for n in LABELS], *[f"score_{n}" for n in LABELS]])
-    for i, idx in enumerate(preds["index"].tolist()):
-        writer.writerow([dataset.clips[idx].record.video, *preds["labels"][i].int().tolist(),
-                         *[f"{v:.5f}" for v in preds["scores"][i].tolist()]])
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue().encode()))
+    rows = [[dataset.clips[idx].record.video, *preds["labels"][i].int().tolist(),
+             *[f"{v:.5f}" for v in preds["scores"][i].tolist()]] for i, idx in enumerate(preds["index"].tolist())]
+    atomic_write_csv(path, ["video", *[f"true_{n}" for n in LABELS], *[f"score_{n}" for n in LABELS]], rows)
 
 
 # --------------------------------------------------------------------------- main

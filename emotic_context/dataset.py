@@ -247,10 +247,10 @@ def _csv_text(persons: Sequence[EmoticPerson]) -> str:
 
 
 def write_port_csv(path: str | Path, persons: Sequence[EmoticPerson]) -> Path:
-    from shared_utils.checkpoint import atomic_write
+    from shared_utils.checkpoint import atomic_write_text
 
     text = _csv_text(persons)
-    atomic_write(Path(path), lambda handle: handle.write(text.encode()))
+    atomic_write_text(Path(path), text)
     return Path(path)
 
 

@@ -43,13 +43,13 @@ def validation_thresholds(cat_true: np.ndarray, cat_scores: np.ndarray) -> np.nd
 
 def save_thresholds(run_dir: str | Path, thresholds: np.ndarray) -> Path:
     """``val_thresholds.npy`` (the port's file) and a readable ``val_thresholds.json``."""
-    from shared_utils.checkpoint import atomic_write
+    from shared_utils.checkpoint import atomic_write, atomic_write_text
 
     run_dir = Path(run_dir)
     atomic_write(run_dir / "val_thresholds.npy", lambda handle: np.save(handle, np.asarray(thresholds, np.float64)))
     text = json.dumps({name: (None if not np.isfinite(t) else float(t)) for name, t in zip(CATEGORIES, thresholds)},
                       indent=1)
-    atomic_write(run_dir / "val_thresholds.json", lambda handle: handle.write(text.encode()))
+    atomic_write_text(run_dir / "val_thresholds.json", text)
     return run_dir / "val_thresholds.npy"
 
 

@@ -14,8 +14,6 @@ checkpoints, val_thresholds.{npy,json}, results.json, the AP table and plots.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -55,7 +53,8 @@ from emotic_context.model import EmoticModel  # noqa: E402
 from emotic_context.presets import stream_transforms  # noqa: E402
 from shared_utils import plotting  # noqa: E402
 from shared_utils.checkpoint import (  # noqa: E402
-    atomic_write,
+    atomic_write_csv,
+    atomic_write_text,
     load_checkpoint,
     restore_training_state,
     save_checkpoint,
@@ -296,7 +295,7 @@ def test(args, rt: Runtime, run_dir: Path, log) -> dict:
         save_thresholds(run_dir, thresholds)
         table = ap_table_markdown({"ours (test)": metrics, "train-prior baseline (test)": baseline,
                                    "ours (val)": val_metrics})
-        atomic_write(run_dir / "ap_table.md", lambda handle: handle.write(table.encode()))
+        atomic_write_text(run_dir / "ap_table.md", table)
         plotting.plot_per_label_bars({c: metrics[f"ap_percent/{c}"] for c in CATEGORIES},
                                      run_dir / "test_ap_per_category.png", "EMOTIC test AP per category",
                                      "AP (%)", reference=metrics["mAP_percent"])
@@ -385,11 +384,7 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
         log.info(f"{image_path} {list(clamped)}: {', '.join(chosen) or '(none above threshold)'}; "
                  f"V {vad[0]:.2f} A {vad[1]:.2f} D {vad[2]:.2f}")
     out = Path(args.inference_output) if args.inference_output else run_dir / "inference_results.csv"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["line", "path", "x1", "y1", "x2", "y2", "categories", *VAD_NAMES])
-    writer.writerows(rows)
-    atomic_write(out, lambda handle: handle.write(buffer.getvalue().encode()))
+    atomic_write_csv(out, ["line", "path", "x1", "y1", "x2", "y2", "categories", *VAD_NAMES], rows)
     log.info(f"wrote {len(rows)} prediction(s) to {out} ({problems} bad row(s) skipped; thresholds "
              f"{thresholds_path})")
     return out

@@ -8,8 +8,6 @@ at another size is resized to it bilinearly), both min-max scaled to [0, 1]
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from emotionroi_ex import EMOTIONS
-from shared_utils.checkpoint import atomic_write
+from shared_utils.checkpoint import atomic_write_csv
 from shared_utils.metrics import normalize_map, stimuli_map_metrics
 from shared_utils.plotting import overlay_heatmap, save_image_grid
 
@@ -60,12 +58,9 @@ def evaluate_map_function(dataset, predict: Callable[[int], np.ndarray]) -> tupl
 
 def write_per_image_csv(path: str | Path, dataset, rows: np.ndarray, indices=None) -> None:
     indices = range(len(dataset)) if indices is None else indices
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["file", "emotion", *METRIC_NAMES])
-    for i, row in zip(indices, rows):
-        writer.writerow([dataset.files[i], EMOTIONS[dataset.labels[i]], *(f"{v:.6f}" for v in row)])
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue().encode()))
+    atomic_write_csv(path, ["file", "emotion", *METRIC_NAMES],
+                     [[dataset.files[i], EMOTIONS[dataset.labels[i]], *(f"{v:.6f}" for v in row)]
+                      for i, row in zip(indices, rows)])
 
 
 # --------------------------------------------------------------------------- network predictions

@@ -16,8 +16,6 @@ The re-implementation found the label barely changes the map.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 
 import numpy as np
@@ -26,7 +24,7 @@ from emotionroi_ex import EMOTIONS
 from emotionroi_ex.evaluate import score_map
 from emotionroi_ex.fcnel_train import add_common_args, predict_one, run
 from shared_utils import plotting
-from shared_utils.checkpoint import atomic_write
+from shared_utils.checkpoint import atomic_write_csv, atomic_write_text
 from shared_utils.runs import parse_args_with_config
 from shared_utils.runtime import get_logger, progress
 
@@ -75,11 +73,8 @@ def main(args):
                              "mean |map(label i) - map(label j)| on test images", fmt=".3f")
         plotting.plot_matrix(mae_by_label, EMOTIONS, EMOTIONS, run_dir / "mae_by_given_label.png",
                              "test MAE: rows true emotion, columns label given", fmt=".3f")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["label", *EMOTIONS])
-        writer.writerows([[EMOTIONS[a], *(f"{v:.6f}" for v in diff[a])] for a in range(len(EMOTIONS))])
-        atomic_write(run_dir / "label_sensitivity.csv", lambda h: h.write(buffer.getvalue().encode()))
+        atomic_write_csv(run_dir / "label_sensitivity.csv", ["label", *EMOTIONS],
+                         [[EMOTIONS[a], *(f"{v:.6f}" for v in diff[a])] for a in range(len(EMOTIONS))])
         off_diag = diff[~np.eye(len(EMOTIONS), dtype=bool)]
         valid = ~np.isnan(mae_by_label).any(axis=1)
         true_mae = float(np.mean(np.diag(mae_by_label)[valid]))
@@ -91,7 +86,7 @@ def main(args):
                                   "label_sensitivity_max": float(off_diag.max()),
                                   "mae_true_label": true_mae, "mae_wrong_label": wrong_mae})
         text = json.dumps(record, indent=2) + "\n"
-        atomic_write(path, lambda h: h.write(text.encode()))
+        atomic_write_text(path, text)
         log.info(f"label sensitivity: mean |map difference| between labels {off_diag.mean():.4f} "
                  f"(max {off_diag.max():.4f}); MAE with true label {true_mae:.4f}, with a wrong label {wrong_mae:.4f}")
     rt.close()

@@ -7,6 +7,8 @@ plain Python values so it loads with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 import tempfile
@@ -48,6 +50,21 @@ def atomic_write(path: str | Path, write_fn) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """:func:`atomic_write` for text (UTF-8): CSV, JSON, YAML, Markdown."""
+    data = text.encode()
+    atomic_write(path, lambda handle: handle.write(data))
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows) -> None:
+    """A header row and data rows written as one CSV file, atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared_utils.checkpoint import atomic_write
+from shared_utils.checkpoint import atomic_write_text
 from shared_utils.results import load_results
 
 PAPER_FIELDS = ("experiment", "metric", "value", "source")
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> Path:
         raise SystemExit(f"error: {root}: no such folder of runs")
     text = build_report(root, Path(args.package_root) if args.package_root else None)
     out = Path(args.out) if args.out else root / "RESULTS.md"
-    atomic_write(out, lambda handle: handle.write(text.encode()))
+    atomic_write_text(out, text)
     print(f"wrote {out}", file=sys.stderr)
     return out
 

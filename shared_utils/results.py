@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared_utils.checkpoint import atomic_write
+from shared_utils.checkpoint import atomic_write_text
 from shared_utils.runs import command_line
 
 REQUIRED_FIELDS = (
@@ -105,7 +105,7 @@ def write_results(
     if extra:
         record["extra"] = _clean(extra)
     text = json.dumps(record, indent=2, sort_keys=False) + "\n"
-    atomic_write(path, lambda handle: handle.write(text.encode()))
+    atomic_write_text(path, text)
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import shlex
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from shared_utils.checkpoint import atomic_write
+from shared_utils.checkpoint import atomic_write_text
 
 LAST_CHECKPOINT = "checkpoint_last.pt"
 BEST_CHECKPOINT = "checkpoint_best.pt"
@@ -118,7 +119,7 @@ def save_args(run_dir: str | Path, args: argparse.Namespace | dict[str, Any], na
     text = yaml.safe_dump(values, sort_keys=True)
     text = f"# command: {command_line()}\n" + text
     path = Path(run_dir) / name
-    atomic_write(path, lambda handle: handle.write(text.encode()))
+    atomic_write_text(path, text)
     return path
 
 
@@ -163,17 +164,11 @@ class SummaryCSV:
         if "epoch" in fields:
             fields.remove("epoch")
             fields.insert(0, "epoch")
-
-        def write(handle):
-            import io
-
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(self.rows)
-            handle.write(buffer.getvalue().encode())
-
-        atomic_write(self.path, write)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, buffer.getvalue())
 
 
 def _csv_value(value: Any) -> Any:

@@ -8,7 +8,9 @@
   superpixel-straddling cue is left out: it needs a segmentation OpenCV-headless lacks);
 - ``mean_map``: the training set's average ground-truth map (the trivial predictor of results.json).
 
-Every function takes an RGB uint8 image (H, W, 3) and returns a float32 map (H, W) in [0, 1].
+Every function takes an RGB uint8 image (H, W, 3) and returns a float32 map (H, W) in [0, 1]: the three
+detectors' raw outputs have an arbitrary scale, so each is min-max scaled on its own side (as a saliency
+map saved as an 8-bit image is); the mean map is already on the ground truth's scale and is left as it is.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def center_bias(image: np.ndarray, sigma_fraction: float = 0.25) -> np.ndarray:
     height, width = image.shape[:2]
     ys = (np.arange(height) - (height - 1) / 2) / (sigma_fraction * height)
     xs = (np.arange(width) - (width - 1) / 2) / (sigma_fraction * width)
-    return np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2)).astype(np.float32)
+    return normalize_map(np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2))).astype(np.float32)
 
 
 def _integral(values: np.ndarray) -> np.ndarray:

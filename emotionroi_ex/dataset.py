@@ -5,8 +5,9 @@
     EmotionROI/training_testing_split/{training,testing}.txt   "anger/1.jpg" per line
 
 Every listed file is checked when the dataset is built (existence, known emotion, map size equal
-to image size; only image headers are read), so a broken download fails at once with one line
-naming the file instead of hours into training.
+to image size, not in both lists; only image headers are read), so a broken download fails at once
+with one line naming the file instead of hours into training.  Only the split lists decide what is
+read: other files or folders under ``images/`` (``.ipynb_checkpoints``) are ignored.
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ def read_split(root: str | Path, split: str) -> list[str]:
     return entries
 
 
-def check_emotion_folders(root: Path) -> None:
-    for sub in ("images", "ground_truth"):
-        for folder in sorted(p for p in (root / sub).iterdir() if p.is_dir()):
-            if folder.name not in EMOTIONS:
-                _fail(folder, f"unknown emotion folder (expected one of {', '.join(EMOTIONS)})")
+def check_disjoint(root: Path, split: str, files: list[str]) -> None:
+    """An image listed in both the training and the testing list would leak test data into training."""
+    other = "test" if SPLIT_FILES[split] == "training.txt" else "train"
+    if (root / "training_testing_split" / SPLIT_FILES[other]).is_file():
+        shared = sorted(set(files) & set(read_split(root, other)))
+        if shared:
+            _fail(root / "training_testing_split", f"{shared[0]} is listed in both training.txt and testing.txt "
+                  f"({len(shared)} such images)")
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -107,9 +111,9 @@ class EmotionROI(Dataset):
 
     def __init__(self, root: str | Path, split: str, transform=None, check_sizes: bool = True):
         self.root = find_root(root)
-        check_emotion_folders(self.root)
         self.split = split
-        self.files = read_split(self.root, split)
+        self.files = read_split(self.root, split)  # only the split lists decide what is read
+        check_disjoint(self.root, split, self.files)
         self.labels = [EMOTIONS.index(rel.split("/")[0]) for rel in self.files]
         self.transform = transform
         for rel in self.files:

@@ -4,8 +4,10 @@ Each photo is a textured background with one "stimulus" object whose kind decide
 (a red spiky star for anger, a yellow sun for joy, ...) plus one to three neutral distractor
 objects.  The ground-truth map is made the way EmotionROI's are: 15 "annotators" each draw a
 rectangle around the region that evokes the emotion (jittered around the object's box; now and
-then one marks a distractor instead), the 15 binary masks are summed, scaled so the maximum is
-255, and saved as a grayscale JPEG of the image's size.
+then one marks a distractor instead, or the whole image), the 15 binary masks are summed and stored as
+votes x 255/15 (levels in steps of 17; a map's maximum is below 255 when no pixel has all 15 votes, and an
+annotator who marked the whole image raises the floor, as on many real EmotionROI maps), and saved as a
+grayscale JPEG of the image's size.
 
     python -m emotionroi_ex.demo_data --out data/demo/EmotionROI --per-class 24
 """
@@ -23,6 +25,8 @@ from PIL import Image
 from emotionroi_ex import EMOTIONS
 
 ANNOTATORS = 15
+WHOLE_IMAGE_PROB = 0.06  # an annotator who marks the whole image: 1 - 0.94**15 = 60 % of maps get a raised floor
+DISTRACTOR_PROB = 0.1
 
 
 def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -95,11 +99,15 @@ def _draw_distractor(image: np.ndarray, rng: np.random.Generator) -> tuple[int, 
 
 
 def annotator_map(box, distractors, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
-    """Sum of 15 jittered annotator rectangles, scaled to 0..255 (uint8)."""
+    """Sum of 15 jittered annotator rectangles, as votes x 255/15 (uint8)."""
     votes = np.zeros((height, width), np.float32)
     for _ in range(ANNOTATORS):
         x0, y0, x1, y1 = box
-        if distractors and rng.random() < 0.1:  # an annotator who found a distractor moving
+        draw = rng.random()
+        if draw < WHOLE_IMAGE_PROB:  # an annotator for whom the whole scene evokes the emotion
+            votes += 1
+            continue
+        if distractors and draw < WHOLE_IMAGE_PROB + DISTRACTOR_PROB:  # one who found a distractor moving
             x0, y0, x1, y1 = distractors[int(rng.integers(len(distractors)))]
         bw, bh = x1 - x0, y1 - y0
         # annotators draw loose boxes: each edge moves by ~15% of the box size, a bit more outward
@@ -109,7 +117,7 @@ def annotator_map(box, distractors, height: int, width: int, rng: np.random.Gene
         ay0, ay1 = int(np.clip(y0 + dy0, 0, height - 1)), int(np.clip(y1 - dy1, 0, height - 1))
         if ax1 > ax0 and ay1 > ay0:
             votes[ay0 : ay1 + 1, ax0 : ax1 + 1] += 1
-    return np.round(votes / max(votes.max(), 1) * 255).astype(np.uint8)
+    return np.round(votes * 255 / ANNOTATORS).astype(np.uint8)
 
 
 def make_example(emotion: str, rng: np.random.Generator, size_range=(96, 144)):

@@ -2,8 +2,10 @@
 Fig.-6-style comparison grid.
 
 Every map is compared with its ground truth at the ground truth's native size (a prediction made
-at another size is resized to it bilinearly), both min-max scaled to [0, 1]
-(``shared_utils.metrics.stimuli_map_metrics``: MAE, Otsu precision/recall/F, CC, KL, SIM).
+at another size is resized to it bilinearly).  The ground truth is the stored map / 255, never rescaled;
+a network's prediction is clamped to [0, 1]; a baseline with an arbitrary scale is min-max scaled on its
+own side before it gets here (``baselines.py``).  Scores: ``shared_utils.metrics.stimuli_map_metrics``
+(the paper's MAE, Otsu precision/recall/F, CC, KL, SIM).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch.nn.functional as F
 
 from emotionroi_ex import EMOTIONS
 from shared_utils.checkpoint import atomic_write_csv
-from shared_utils.metrics import normalize_map, stimuli_map_metrics
+from shared_utils.metrics import stimuli_map_metrics
 from shared_utils.plotting import overlay_heatmap, save_image_grid
 
 METRIC_NAMES = ("mae", "precision", "recall", "f_measure", "cc", "kl", "sim")
@@ -32,9 +34,9 @@ def fit_to(pred: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def score_map(pred: np.ndarray, gt01: np.ndarray) -> dict[str, float]:
-    """All metrics of one predicted map against one ground-truth map in [0, 1]."""
-    pred = normalize_map(fit_to(pred, *gt01.shape))
-    return stimuli_map_metrics(pred, gt01)
+    """All metrics of one predicted map (on the ground truth's [0, 1] scale; clamped) against one
+    ground-truth map in [0, 1], at the ground truth's size."""
+    return stimuli_map_metrics(fit_to(pred, *gt01.shape), gt01)
 
 
 def summarize(per_image: np.ndarray, labels) -> dict[str, float]:
@@ -84,7 +86,7 @@ def metrics_predict_fn(conditioned: bool, label_override: int | None = None):
             labels = torch.full_like(labels, label_override)
         pred = forward_map(model, images, labels if conditioned else None, maps.shape[-2:]).cpu().numpy()
         gts = maps[:, 0].numpy()
-        rows = [[stimuli_map_metrics(normalize_map(p), g)[m] for m in METRIC_NAMES] for p, g in zip(pred, gts)]
+        rows = [[stimuli_map_metrics(p, g)[m] for m in METRIC_NAMES] for p, g in zip(pred, gts)]
         return {"index": index, "metrics": torch.tensor(rows, dtype=torch.float64)}
 
     return predict
@@ -120,7 +122,7 @@ def fig6_grid(dataset, indices, predictors: dict[str, Callable[[int], np.ndarray
         tiles += [image, (gt * 255).astype(np.uint8)]
         titles += [f"{dataset.files[i]}", "ground truth"]
         for name, predict in predictors.items():
-            pred = normalize_map(fit_to(predict(i), *gt.shape))
+            pred = np.clip(fit_to(predict(i), *gt.shape), 0.0, 1.0)
             mae = score_map(pred, gt)["mae"]
             maes[name].append(mae)
             tiles.append(overlay_heatmap(image, pred, alpha=0.6))

@@ -46,15 +46,16 @@ def main(args) -> dict[str, dict]:
     for name in args.baselines:
         start = time.perf_counter()
         summary, rows = evaluate_map_function(eval_set, lambda i, f=predictors[name]: f(image_of(i)))
-        # the same six images as the Fig.-6 grid of train_FCNEL.py, for the paper's per-image MAE ranges
-        grid_mae = rows[fig6_indices(eval_set), METRIC_NAMES.index("mae")]
-        summary["fig6_mae_min"], summary["fig6_mae_max"] = float(grid_mae.min()), float(grid_mae.max())
+        # the same six images as the Fig.-6 grid of train_FCNEL.py
+        grid = fig6_indices(eval_set)
+        extra = {"fig6_grid_images": [eval_set.files[i] for i in grid],
+                 "fig6_grid_mae": [round(float(v), 4) for v in rows[grid, METRIC_NAMES.index("mae")]]}
         run_dir = prepare_run_dir(args.output, f"baseline_{name}", overwrite=args.overwrite)
         save_args(run_dir, args)
         write_per_image_csv(run_dir / "per_image_metrics.csv", eval_set, rows)
         write_results(run_dir, package=PACKAGE, experiment=f"baseline_{name}", dataset=DATASET, data=args.data_kind,
                       split=args.split, metrics=summary, baseline=reference, device="cpu",
-                      wall_seconds=time.perf_counter() - start)
+                      wall_seconds=time.perf_counter() - start, extra=extra)
         summaries[name] = summary
         log.info(f"{name:18s} MAE {summary['mae']:.4f}  F {summary['f_measure']:.3f}  CC {summary['cc']:.3f}  "
                  f"KL {summary['kl']:.3f}  SIM {summary['sim']:.3f}  ({len(eval_set)} {args.split} images)")

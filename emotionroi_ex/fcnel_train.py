@@ -27,7 +27,7 @@ from emotionroi_ex.evaluate import (
     summarize,
     write_per_image_csv,
 )
-from emotionroi_ex.model import ARCHS, BACKBONES, FCNEL, EmoFCNEL, euclidean_loss
+from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel, euclidean_loss
 from emotionroi_ex.presets import PairedEvalPreset, PairedTrainPreset
 from shared_utils import plotting
 from shared_utils.checkpoint import (
@@ -57,7 +57,12 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
     parser.add_argument("--data-kind", default="real", choices=["real", "demo"], help="recorded in results.json")
     parser.add_argument("--arch", default="fcn32s", choices=ARCHS)
     parser.add_argument("--backbone", default="alexnet", choices=BACKBONES)
-    parser.add_argument("--pretrained", default=None, help="path to torchvision ImageNet weights (nothing downloads)")
+    parser.add_argument("--upsample", default=None, choices=UPSAMPLE_MODES,
+                        help="score-map upsampling (default: nearest-exact for fcn_resnet50 as Kahsolt, "
+                             "bilinear for fcn32s as FCN's deconvolution)")
+    parser.add_argument("--pretrained", default=None,
+                        help="local weights file: torchvision fcn_resnet50 (COCO) or resnet50/alexnet ImageNet "
+                             "state_dict, or a trained Kahsolt model (nothing downloads)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("-b", "--batch-size", type=int, default=1, help="per process")
     parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
@@ -66,11 +71,16 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
     parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=5e-4)
     parser.add_argument("--lr-scheduler", default="constant", choices=["constant", "cosine", "step"])
     parser.add_argument("--lr-step-size", type=int, default=10, help="epochs between x0.1 steps (step scheduler)")
+    parser.add_argument("--lr-min", type=float, default=0.0, help="cosine schedule's final lr (eta_min)")
+    parser.add_argument("--wd-skip-norm-bias", action="store_true",
+                        help="no weight decay on biases, norm layers and the label embedding (torchvision's "
+                             "--norm-weight-decay 0); default: decay on every parameter, as Kahsolt's SGD")
     parser.add_argument("--loss", default="caffe", choices=["caffe", "mean"],
                         help="Euclidean loss scale: caffe = sum/(2N) as in the paper, mean = per-pixel MSE")
     parser.add_argument("--clip-grad-norm", type=float, default=None)
     parser.add_argument("--input-size", type=int, default=224, help="training crop side")
-    parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.5, 1.0))
+    parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0),
+                        help="random resized crop's area range (torchvision's default, as Kahsolt)")
     parser.add_argument("--eval-max-side", type=int, default=None,
                         help="shrink evaluation images to this longest side (default: native resolution)")
     parser.add_argument("--val-fraction", type=float, default=0.1,
@@ -89,23 +99,25 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
 
 def build_model(args, conditioned: bool):
     if conditioned:
-        return EmoFCNEL(args.arch, args.backbone, args.pretrained, embed_dim=args.embed_dim)
-    return FCNEL(args.arch, args.backbone, args.pretrained)
+        return EmoFCNEL(args.arch, args.backbone, args.pretrained, embed_dim=args.embed_dim, upsample=args.upsample)
+    return build_fcnel(args.arch, args.backbone, args.pretrained, upsample=args.upsample)
 
 
 def build_optimizer(args, model):
-    # no weight decay on biases, norms and the label embedding (as torchvision's --norm-weight-decay 0)
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
-            (no_decay if param.ndim <= 1 or "embedding" in name else decay).append(param)
+            skip = args.wd_skip_norm_bias and (param.ndim <= 1 or name.startswith("embd."))
+            (no_decay if skip else decay).append(param)
     groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [group for group in groups if group["params"]]
     if args.opt == "sgd":
         optimizer = torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum)
     else:
         optimizer = torch.optim.Adam(groups, lr=args.lr)
     if args.lr_scheduler == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1))
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1),
+                                                               eta_min=args.lr_min)
     elif args.lr_scheduler == "step":
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step_size, gamma=0.1)
     else:
@@ -127,6 +139,8 @@ def run(args, conditioned: bool):
     train_eval = EmotionROI(args.data_path, "train", PairedEvalPreset(args.eval_max_side))
     test_set = EmotionROI(args.data_path, "test", PairedEvalPreset(args.eval_max_side))
     train_idx, val_idx = (idx.tolist() for idx in stratified_holdout(train_full.labels, args.val_fraction, 0))
+    if not args.eval_only and not train_idx:
+        raise SystemExit(f"error: --val-fraction {args.val_fraction} leaves no training image")
 
     run_dir = prepare_run_dir(args.output, experiment, args.resume or args.eval_only and not args.weights,
                               args.overwrite, rt.is_main)
@@ -149,7 +163,9 @@ def run(args, conditioned: bool):
     predict_fn = metrics_predict_fn(conditioned)
     if not args.eval_only:
         optimizer, scheduler = build_optimizer(args, model)
-        train_loader = rt.loader(Subset(train_full, train_idx), args.batch_size, train=True, num_workers=args.workers)
+        # Kahsolt's DataLoader keeps the last, smaller batch (drop_last=False)
+        train_loader = rt.loader(Subset(train_full, train_idx), args.batch_size, train=True, num_workers=args.workers,
+                                 drop_last=False)
         val_loader = rt.loader(Subset(train_eval, val_idx), 1, train=False, num_workers=args.workers) if val_idx \
             else None
         tracker = BestTracker("val_mae", mode="min")
@@ -207,10 +223,10 @@ def run(args, conditioned: bool):
                 predictors[name] = (lambda f: lambda i: f(np.asarray(test_set.load_pair(i)[0])))(fn)
         predictors["FCNEL" if not conditioned else "EmoFCNEL"] = lambda i: predict_one(model, test_set, i, rt,
                                                                                         conditioned)
-        grid_maes = fig6_grid(test_set, fig6_indices(test_set), predictors, run_dir / "fig6_grid.png")
-        ours = grid_maes["FCNEL" if not conditioned else "EmoFCNEL"]
-        metrics["fig6_mae_min"], metrics["fig6_mae_max"] = float(min(ours)), float(max(ours))
-        extra = {"fig6_per_image_mae": {k: [round(v, 4) for v in vals] for k, vals in grid_maes.items()},
+        indices = fig6_indices(test_set)
+        grid_maes = fig6_grid(test_set, indices, predictors, run_dir / "fig6_grid.png")
+        extra = {"fig6_grid_images": [test_set.files[i] for i in indices],
+                 "fig6_grid_mae": {k: [round(v, 4) for v in vals] for k, vals in grid_maes.items()},
                  "weights": str(weights), "arch": args.arch, "backbone": args.backbone}
         write_results(run_dir, package=PACKAGE, experiment=experiment, dataset=DATASET, data=args.data_kind,
                       split="test", metrics=metrics, baseline=baseline, device=rt.device_name(),

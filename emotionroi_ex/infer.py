@@ -1,29 +1,34 @@
 """Predict stimuli maps for new images (no GUI): the common code of ``infer_FCNEL.py`` and ``infer_EmoFCNEL.py``.
 
-For every image in ``--input`` (a folder, searched recursively, or a text file listing one path a
-line) writes ``<output>/<relative path stem>_map.png`` (grayscale, the map min-max scaled to
-0..255 at the image's size) and ``..._overlay.jpg`` (the map in jet colours over the photo).
-The network's options (arch, backbone, embed_dim) are read from the ``args.yaml`` saved beside the
-checkpoint; flags override them.
+``--input`` is one image, a folder (searched recursively) or a text file listing one image path a line.
+Each image gets ``<output>/<its relative path without suffix>_map.png`` (grayscale: the predicted map
+clamped to [0, 1], times 255, at the image's size: the ground truth's scale) and ``..._overlay.jpg`` (the
+map in jet colours over the photo); EmoFCNEL adds ``_<emotion>`` before the suffix.  The relative path is
+the one under the input folder, or as written in the list file (absolute entries: under their common
+folder), so ``anger/1.jpg`` and ``joy/1.jpg`` never overwrite each other; two inputs that would still share
+an output name (``a/photo.jpg``, ``a/photo.png``) keep their suffix in it (``a/photo_jpg_map.png``).
+An existing output folder is refused unless ``--overwrite`` is given (which replaces only the files this
+run writes).  The network's options (arch, backbone, upsample, embed_dim) are read from the ``args.yaml``
+saved beside the checkpoint; flags override them.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import os
+from collections import Counter
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
 import yaml
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from emotionroi_ex import EMOTIONS
-from emotionroi_ex.dataset import load_rgb
 from emotionroi_ex.evaluate import forward_map
-from emotionroi_ex.model import ARCHS, BACKBONES, FCNEL, EmoFCNEL
+from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel
 from emotionroi_ex.presets import PairedEvalPreset
 from shared_utils.checkpoint import atomic_write, load_model_weights
-from shared_utils.metrics import normalize_map
 from shared_utils.plotting import overlay_heatmap
 from shared_utils.runtime import Runtime, progress
 
@@ -33,10 +38,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", required=True, help="checkpoint_last.pt / checkpoint_best.pt of a training run")
-    parser.add_argument("--input", required=True, help="image folder or a text file with one image path a line")
-    parser.add_argument("--output", required=True, help="folder for the maps and overlays")
+    parser.add_argument("--input", required=True, help="an image, an image folder, or a text file with one path a line")
+    parser.add_argument("--output", required=True, help="folder for the maps and overlays (must not exist yet)")
+    parser.add_argument("--overwrite", action="store_true", help="write into an existing --output folder")
     parser.add_argument("--arch", choices=ARCHS, default=None, help="default: from the run's args.yaml")
     parser.add_argument("--backbone", choices=BACKBONES, default=None, help="default: from the run's args.yaml")
+    parser.add_argument("--upsample", choices=UPSAMPLE_MODES, default=None, help="default: from the run's args.yaml")
     parser.add_argument("--max-side", type=int, default=None, help="shrink the network input (maps keep image size)")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     parser.add_argument("--device", default="auto")
@@ -48,27 +55,62 @@ def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
     return parser
 
 
-def list_inputs(source: str | Path) -> list[tuple[Path, Path]]:
-    """(image path, output-relative path) pairs."""
+def _relative_to_common(paths: list[Path]) -> list[PurePosixPath]:
+    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    return [PurePosixPath(p.relative_to(common).as_posix()) for p in paths]
+
+
+def _read_list(source: Path) -> list[tuple[Path, PurePosixPath]]:
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise SystemExit(f"error: {source}: neither an image ({', '.join(sorted(IMAGE_SUFFIXES))}) "
+                         "nor a text file listing images") from None
+    relative, absolute = [], []
+    for line_no, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry:
+            continue
+        path = Path(entry)
+        full = path if path.is_absolute() else source.parent / path
+        if not full.is_file():
+            raise SystemExit(f"error: {source}: line {line_no}: {full} does not exist")
+        if path.is_absolute():
+            absolute.append(full)
+        else:  # as written, without any leading ./ or ../
+            rel = PurePosixPath(*[part for part in path.as_posix().split("/") if part not in ("", ".", "..")])
+            relative.append((full, rel))
+    return relative + list(zip(absolute, _relative_to_common(absolute))) if absolute else relative
+
+
+def list_inputs(source: str | Path) -> list[tuple[Path, PurePosixPath]]:
+    """(image path, relative path that names its outputs) pairs, each image checked to open."""
     source = Path(source)
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        pairs = [(p, p.relative_to(source)) for p in files]
+        pairs = [(p, PurePosixPath(p.relative_to(source).as_posix())) for p in files]
+    elif source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES:
+        pairs = [(source, PurePosixPath(source.name))]
     elif source.is_file():
-        pairs = []
-        for line_no, line in enumerate(source.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            path = Path(line.strip())
-            path = path if path.is_absolute() else source.parent / path
-            if not path.is_file():
-                raise SystemExit(f"error: {source}: line {line_no}: {path} does not exist")
-            pairs.append((path, Path(path.name)))
+        pairs = _read_list(source)
     else:
-        raise SystemExit(f"error: {source}: no such folder or list file")
+        raise SystemExit(f"error: {source}: no such image, folder or list file")
     if not pairs:
         raise SystemExit(f"error: {source}: no images found ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    for path, _ in pairs:  # before anything is written: a bad file stops the run naming it
+        try:
+            with Image.open(path) as img:
+                img.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise SystemExit(f"error: {path}: not a readable image ({type(exc).__name__})") from None
     return pairs
+
+
+def output_stems(rels: list[PurePosixPath]) -> list[str]:
+    """Output name stems: the relative path without its suffix, or with it where two inputs would collide."""
+    stems = [rel.with_suffix("").as_posix() for rel in rels]
+    counts = Counter(stems)
+    return [stem if counts[stem] == 1 else f"{stem}_{rel.suffix.lstrip('.').lower()}" for stem, rel in zip(stems, rels)]
 
 
 def run_options(weights: Path) -> dict:
@@ -78,30 +120,39 @@ def run_options(weights: Path) -> dict:
 
 def main(args, conditioned: bool) -> list[Path]:
     weights = Path(args.weights)
+    out_root = Path(args.output)
+    if out_root.exists() and not args.overwrite:
+        raise SystemExit(f"error: {out_root} already exists; choose another --output or pass --overwrite")
+    if out_root.exists() and not out_root.is_dir():
+        raise SystemExit(f"error: {out_root} is a file, not a folder")
+    inputs = list_inputs(args.input)
+    stems = output_stems([rel for _, rel in inputs])
     saved = run_options(weights)
-    arch = args.arch or saved.get("arch") or ("fcn8s" if conditioned else "fcn32s")
+    arch = args.arch or saved.get("arch") or ("fcn_resnet50" if conditioned else "fcn32s")
     backbone = args.backbone or saved.get("backbone") or ("resnet50" if conditioned else "alexnet")
+    upsample = args.upsample or saved.get("upsample")
     device = Runtime.from_args(args.device, amp=False, threads=args.threads).device
     if conditioned:
-        model = EmoFCNEL(arch, backbone, None, embed_dim=args.embed_dim or saved.get("embed_dim", 8))
+        model = EmoFCNEL(arch, backbone, None, embed_dim=args.embed_dim or saved.get("embed_dim", 6),
+                         upsample=upsample)
     else:
-        model = FCNEL(arch, backbone, None)
+        model = build_fcnel(arch, backbone, None, upsample=upsample)
     load_model_weights(model, weights)
     model.to(device).eval()
     preset = PairedEvalPreset(args.max_side)
     labels = ([None] if not conditioned else list(EMOTIONS) if args.label == "all" else [args.label])
-    out_root = Path(args.output)
     written = []
-    for path, rel in progress(list_inputs(args.input), desc="infer"):
-        image = load_rgb(path)
+    for (path, _), stem in progress(list(zip(inputs, stems)), desc="infer"):
+        with Image.open(path) as img:
+            image = img.convert("RGB")
         tensor, _ = preset(image, image.convert("L"))
         for label in labels:
             label_t = None if label is None else torch.tensor([EMOTIONS.index(label)], device=device)
             with torch.no_grad():
                 pred = forward_map(model, tensor[None].to(device), label_t, (image.height, image.width))
-            heat = normalize_map(pred[0].cpu().numpy())
-            stem = rel.with_suffix("").as_posix() + (f"_{label}" if label else "")
-            map_path, overlay_path = out_root / f"{stem}_map.png", out_root / f"{stem}_overlay.jpg"
+            heat = np.clip(pred[0].cpu().numpy(), 0.0, 1.0)  # the ground truth's scale, as scored
+            name = stem + (f"_{label}" if label else "")
+            map_path, overlay_path = out_root / f"{name}_map.png", out_root / f"{name}_overlay.jpg"
             map_img = Image.fromarray((heat * 255).round().astype(np.uint8), mode="L")
             overlay = Image.fromarray(overlay_heatmap(np.asarray(image), heat, alpha=args.alpha))
             atomic_write(map_path, lambda h, im=map_img: im.save(h, format="PNG"))

@@ -1,6 +1,6 @@
 """Write EmoFCNEL's predicted stimuli map(s) and overlays for every image in a folder or list.
 
-    python -m emotionroi_ex.infer_EmoFCNEL --weights runs/emotionroi_ex/emofcnel_fcn8s_resnet50/checkpoint_last.pt \\
+    python -m emotionroi_ex.infer_EmoFCNEL --weights runs/emotionroi_ex/emofcnel/checkpoint_last.pt \\
         --input photos/ --output maps/ --label joy      # or --label all: one map per emotion
 """
 

@@ -1,13 +1,11 @@
 """Paired transforms for (image, stimuli map): the same geometry for both, different interpolation.
 
 As torchvision's references/classification/presets.py, but every geometric op is applied to the
-image with bilinear and to the map with nearest interpolation, so the map keeps its annotator
-vote levels and stays aligned with the image pixel for pixel.
+image with bilinear and to the map with nearest-exact interpolation (Kahsolt/EmotionROI-ex ``data.py``),
+so the map keeps its annotator vote levels and stays aligned with the image pixel for pixel.
 """
 
 from __future__ import annotations
-
-import random
 
 import numpy as np
 import torch
@@ -26,21 +24,26 @@ def _to_tensors(image: Image.Image, stimuli_map: Image.Image, mean, std):
 
 
 class PairedTrainPreset:
-    """Random resized crop (bilinear image / nearest map) and horizontal flip, then to tensors."""
+    """Kahsolt's ``data.py`` (``transform_image``, ``transform_annot``, ``RandomResizedCropDual``,
+    ``RandomHorizontalFlipDual``): both to tensors first (image normalised with ImageNet statistics, map / 255),
+    then one random resized crop (torchvision's default scale (0.08, 1) and ratio) resampled bilinearly with
+    antialiasing for the image and ``nearest-exact`` for the map, then a joint horizontal flip."""
 
-    def __init__(self, crop_size: int, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3), hflip_prob: float = 0.5,
+    def __init__(self, crop_size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), hflip_prob: float = 0.5,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD):
         self.crop_size, self.scale, self.ratio, self.hflip_prob = crop_size, scale, ratio, hflip_prob
         self.mean, self.std = mean, std
 
     def __call__(self, image: Image.Image, stimuli_map: Image.Image):
-        top, left, height, width = RandomResizedCrop.get_params(image, list(self.scale), list(self.ratio))
+        image_t, map_t = _to_tensors(image, stimuli_map, self.mean, self.std)
+        top, left, height, width = RandomResizedCrop.get_params(image_t, list(self.scale), list(self.ratio))
         size = [self.crop_size, self.crop_size]
-        image = TF.resized_crop(image, top, left, height, width, size, InterpolationMode.BILINEAR, antialias=True)
-        stimuli_map = TF.resized_crop(stimuli_map, top, left, height, width, size, InterpolationMode.NEAREST)
-        if random.random() < self.hflip_prob:
-            image, stimuli_map = TF.hflip(image), TF.hflip(stimuli_map)
-        return _to_tensors(image, stimuli_map, self.mean, self.std)
+        image_t = TF.resized_crop(image_t, top, left, height, width, size, InterpolationMode.BILINEAR, antialias=True)
+        map_t = TF.resized_crop(map_t, top, left, height, width, size, InterpolationMode.NEAREST_EXACT,
+                                antialias=False)
+        if torch.rand(1).item() < self.hflip_prob:
+            image_t, map_t = TF.hflip(image_t), TF.hflip(map_t)
+        return image_t, map_t
 
 
 class PairedEvalPreset:
@@ -64,14 +67,22 @@ class PairedEvalPreset:
 
 
 class MapOnlyPreset:
-    """For the map-to-emotion classifier: the ground-truth map alone, resized (nearest), flipped in training."""
+    """For the map-to-emotion classifier (Kahsolt's ``Emotion6Hard``): the ground-truth map alone, / 255.
+    Training: random resized crop to ``size`` (``nearest-exact``, no antialiasing) and horizontal flip;
+    evaluation (``size=None``): the map at its native size, as his test loader (batch 1) sees it."""
 
-    def __init__(self, size: int, train: bool, hflip_prob: float = 0.5):
-        self.size, self.train, self.hflip_prob = size, train, hflip_prob
+    def __init__(self, size: int | None, train: bool, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                 hflip_prob: float = 0.5):
+        self.size, self.train, self.scale, self.ratio, self.hflip_prob = size, train, scale, ratio, hflip_prob
 
     def __call__(self, image: Image.Image, stimuli_map: Image.Image):
-        stimuli_map = TF.resize(stimuli_map, [self.size, self.size], InterpolationMode.NEAREST)
-        if self.train and random.random() < self.hflip_prob:
-            stimuli_map = TF.hflip(stimuli_map)
         map_t = torch.from_numpy(np.asarray(stimuli_map, dtype=np.float32) / 255.0)[None]
+        if self.train:
+            top, left, height, width = RandomResizedCrop.get_params(map_t, list(self.scale), list(self.ratio))
+            map_t = TF.resized_crop(map_t, top, left, height, width, [self.size, self.size],
+                                    InterpolationMode.NEAREST_EXACT, antialias=False)
+            if torch.rand(1).item() < self.hflip_prob:
+                map_t = TF.hflip(map_t)
+        elif self.size:
+            map_t = TF.resize(map_t, [self.size, self.size], InterpolationMode.NEAREST_EXACT, antialias=False)
         return map_t, map_t

@@ -2,9 +2,9 @@
 
     python -m emotionroi_ex.reproduce --data-root data --out runs/emotionroi_ex
 
-With ``DATA_ROOT/EmotionROI`` present: the paper recipe (FCN-32s AlexNet, lr 1e-8, 20 epochs), the
-re-implementation's FCN-8s ResNet-50 and EmoFCNEL (SGD 1e-2 cosine, 100 epochs), the map-only
-classifier and the four baselines, from ``configs/`` (ImageNet weights via --alexnet-weights /
+With ``DATA_ROOT/EmotionROI`` present: the paper recipe (FCN-32s AlexNet, lr 1e-8, 20 epochs), Kahsolt's
+fcn_resnet50 FCNEL and EmoFCNEL (SGD 1e-2 cosine, 100 epochs), his map-only classifier and the four
+baselines, from ``configs/`` (local weights via --alexnet-weights / --fcn-resnet50-weights /
 --resnet50-weights; nothing downloads).  Without it: the deterministic demo dataset is written to
 ``OUT/demo_data`` and the short demo recipes (``configs/demo_*.yaml``) run in about two minutes on
 two CPU cores; every results.json then says ``data: "demo"``.
@@ -39,22 +39,27 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per run (default: 1 for the demo, torch's default with real data)")
     parser.add_argument("--alexnet-weights", default=None, help="torchvision AlexNet ImageNet state_dict (real data)")
-    parser.add_argument("--resnet50-weights", default=None, help="torchvision ResNet-50 ImageNet weights")
+    parser.add_argument("--fcn-resnet50-weights", default=None,
+                        help="torchvision fcn_resnet50 COCO weights (fcn_resnet50_coco-1167a1af.pth)")
+    parser.add_argument("--resnet50-weights", default=None,
+                        help="torchvision ResNet-50 ImageNet weights (resnet50-11ad3fa6.pth, IMAGENET1K_V2)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     out = Path(args.out)
     root = Path(args.data_root) / DATASET
     if root.is_dir():
         kind = "real"
-        if not (args.alexnet_weights and args.resnet50_weights):
-            print(f"{PACKAGE}: warning: no --alexnet-weights/--resnet50-weights; the paper starts from ImageNet")
+        if not (args.alexnet_weights and args.fcn_resnet50_weights and args.resnet50_weights):
+            print(f"{PACKAGE}: warning: without --alexnet-weights/--fcn-resnet50-weights/--resnet50-weights the "
+                  "networks start from random weights; the paper and Kahsolt start from pretrained ones")
         alex = ["--pretrained", args.alexnet_weights] if args.alexnet_weights else []
+        fcn = ["--pretrained", args.fcn_resnet50_weights] if args.fcn_resnet50_weights else []
         r50 = ["--pretrained", args.resnet50_weights] if args.resnet50_weights else []
         runs = [
-            (train_FCNEL, "fcnel_paper_alexnet.yaml", ["--experiment", "fcnel", *alex]),
-            (train_FCNEL, "fcn8s_resnet50_reimpl.yaml", ["--experiment", "fcn8s_resnet50", *r50]),
-            (train_EmoFCNEL, "emofcnel_reimpl.yaml", ["--experiment", "emofcnel", *r50]),
-            (train_ROI_clf, "roi_clf_resnet50.yaml", ["--experiment", "roi_clf", *r50]),
+            (train_FCNEL, "fcnel_paper_alexnet.yaml", ["--experiment", "fcnel_paper", *alex]),
+            (train_FCNEL, "fcnel_kahsolt.yaml", ["--experiment", "fcnel", *fcn]),
+            (train_EmoFCNEL, "emofcnel_kahsolt.yaml", ["--experiment", "emofcnel", *fcn]),
+            (train_ROI_clf, "roi_clf_kahsolt.yaml", ["--experiment", "roi_clf", *r50]),
         ]
     else:
         kind = "demo"

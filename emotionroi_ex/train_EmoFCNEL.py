@@ -32,11 +32,12 @@ from shared_utils.runtime import get_logger, progress
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="EmoFCNEL: label-conditioned stimuli maps", add_help=add_help)
     add_common_args(parser, default_experiment_prefix="emofcnel")
-    parser.add_argument("--embed-dim", type=int, default=8, help="label embedding channels tiled over the image")
+    parser.add_argument("--embed-dim", type=int, default=6,
+                        help="label embedding channels tiled over the image (Kahsolt's d_embd=6)")
     parser.add_argument("--sensitivity-images", type=int, default=None,
                         help="test images used for the label-sensitivity analysis (default: all)")
-    parser.set_defaults(arch="fcn8s", backbone="resnet50", lr=1e-2, momentum=0.9, lr_scheduler="cosine",
-                        loss="mean", epochs=100, batch_size=8)
+    parser.set_defaults(arch="fcn_resnet50", backbone="resnet50", lr=1e-2, momentum=0.9, lr_scheduler="cosine",
+                        lr_min=1e-7, loss="mean", epochs=100, batch_size=20)
     return parser
 
 

@@ -3,9 +3,9 @@
     python -m emotionroi_ex.train_FCNEL --config emotionroi_ex/configs/fcnel_paper_alexnet.yaml \\
         --data-path data/EmotionROI --pretrained alexnet-owt-7be5be79.pth
 
-The paper: FCN-32s on AlexNet, one output channel, Euclidean loss, lr 1e-8, 20 epochs.  The
-re-implementation: FCN-8s on ResNet-50, SGD lr 1e-2 with a cosine schedule, 100 epochs
-(``configs/fcn8s_resnet50_reimpl.yaml``).  Writes the run folder (args.yaml, summary.csv,
+The paper: FCN-32s on AlexNet, one output channel, Euclidean loss, lr 1e-8, 20 epochs.  Kahsolt's
+re-implementation: torchvision's fcn_resnet50 from its COCO weights, nearest-exact upsampling, SGD lr 1e-2
+cosine to 1e-7, 100 epochs, batch 20 (``configs/fcnel_kahsolt.yaml``).  Writes the run folder (args.yaml, summary.csv,
 checkpoints, learning curves, per-image metrics, the Fig.-6 grid and results.json).
 """
 

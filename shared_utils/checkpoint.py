@@ -175,16 +175,11 @@ def load_model_weights(model: torch.nn.Module, path: str | Path, strict: bool = 
     return state
 
 
-def load_pretrained_weights(
-    module: torch.nn.Module, path: str | Path, what: str = "pretrained weights", skip_prefixes: tuple[str, ...] = ()
-) -> None:
-    """Load a local weights file (never downloaded) into ``module``, with one-line errors.
+def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[str, torch.Tensor]:
+    """A local weights file (never downloaded) as a flat state_dict, with one-line errors.
 
-    Accepts a bare state_dict or one under ``state_dict``/``model`` (e.g. the Places365 release),
-    strips DataParallel ``module.`` prefixes and ignores keys under ``skip_prefixes`` (a classifier
-    head the module replaces).  Every other parameter and buffer of ``module`` must be in the file
-    with the same shape, so a file for another architecture is refused instead of half-loaded.
-    """
+    Accepts a bare state_dict or one under ``state_dict``/``model`` (e.g. the Places365 release) and
+    strips DataParallel ``module.`` prefixes."""
     path = Path(path)
     if not path.is_file():
         raise SystemExit(
@@ -199,14 +194,44 @@ def load_pretrained_weights(
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
-    if not isinstance(state, dict):
-        raise SystemExit(f"error: {what} {path}: expected a state_dict, found {type(state).__name__}")
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    state = {k: v for k, v in state.items() if not k.startswith(skip_prefixes)}
-    own = {k: v for k, v in module.state_dict().items() if not k.startswith(skip_prefixes)}
-    missing = sorted(set(own) - set(state))
-    wrong = sorted(k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SystemExit(f"error: {what} {path}: expected a state_dict of tensors, found {type(state).__name__}")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def load_state_dict_checked(
+    module: torch.nn.Module, state: dict[str, torch.Tensor], what: str, path: str | Path,
+    keep_init: tuple[str, ...] = (),
+) -> None:
+    """Load ``state`` (keys already in ``module``'s layout) into ``module``, refusing a file that does not fit.
+
+    Every parameter and buffer of ``module`` must be in ``state`` with the same shape, except those under
+    ``keep_init`` prefixes, which load only when present with the same shape and otherwise keep their
+    initialisation (a head the module replaces).  Keys of the file that the module lacks are ignored."""
+    own = module.state_dict()
+    required = [k for k in own if not k.startswith(keep_init)] if keep_init else list(own)
+    missing = sorted(k for k in required if k not in state)
+    wrong = sorted(k for k in required if k in state and tuple(state[k].shape) != tuple(own[k].shape))
     if missing or wrong:
-        problem = f"{len(missing)} missing keys (first: {missing[0]})" if missing else f"shape mismatch at {wrong[0]}"
+        problem = f"{len(missing)} missing keys (first: {missing[0]})" if missing else \
+            f"shape mismatch at {wrong[0]}: file {tuple(state[wrong[0]].shape)}, model {tuple(own[wrong[0]].shape)}"
         raise SystemExit(f"error: {what} {path}: does not fit this {type(module).__name__} ({problem})")
-    module.load_state_dict({k: state[k] for k in own}, strict=False)
+    optional = [k for k in own if k not in required and k in state and state[k].shape == own[k].shape]
+    module.load_state_dict({k: state[k] for k in required + optional}, strict=False)
+
+
+def load_pretrained_weights(
+    module: torch.nn.Module, path: str | Path, what: str = "pretrained weights", skip_prefixes: tuple[str, ...] = ()
+) -> None:
+    """Load a local weights file (never downloaded) into ``module``, with one-line errors.
+
+    Keys under ``skip_prefixes`` (a classifier head the module replaces) are ignored on both sides.
+    Every other parameter and buffer of ``module`` must be in the file with the same shape, so a file
+    for another architecture is refused instead of half-loaded.
+    """
+    state = read_state_dict(path, what)
+    state = {k: v for k, v in state.items() if not k.startswith(skip_prefixes)} if skip_prefixes else state
+    own = {k for k in module.state_dict() if not k.startswith(skip_prefixes)} if skip_prefixes else None
+    if own is not None:  # skipped module keys must not be loaded from the file even when they fit
+        state = {k: v for k, v in state.items() if k in own}
+    load_state_dict_checked(module, state, what, path, keep_init=skip_prefixes)

@@ -149,8 +149,16 @@ def mae_per_dimension(y_true, y_pred, names: Sequence[str]) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- stimuli / saliency maps
+# Which scores depend on the maps' scale: the MAE is absolute (a map darker or brighter by a constant
+# scores worse); Otsu P/R/F and CC are unchanged by any increasing affine change of either map; KL and SIM
+# treat the maps as distributions, so they are unchanged by scaling either map but not by an offset.
+
+
 def normalize_map(saliency) -> np.ndarray:
-    """Min-max scale a map to [0, 1] (float64). A constant map becomes all zeros."""
+    """Min-max scale a map to [0, 1] (float64). A constant map becomes all zeros.
+
+    For maps whose raw values have an arbitrary scale (a saliency detector's output), as saving them as an
+    8-bit image would; never for a ground truth or a network trained to regress it."""
     m = np.asarray(saliency, dtype=np.float64)
     lo, hi = m.min(), m.max()
     if hi - lo < EPS:
@@ -158,22 +166,45 @@ def normalize_map(saliency) -> np.ndarray:
     return (m - lo) / (hi - lo)
 
 
+def unit_map(m, what: str = "map", clamp: bool = False) -> np.ndarray:
+    """A map on the [0, 1] scale as float64: uint8 maps are divided by 255, float maps are taken as they are.
+
+    ``clamp`` clips a float map into [0, 1] (a network's regression output); without it a float map outside
+    [0, 1] is an error, since it would mean the map was stored or scaled another way."""
+    arr = np.asarray(m)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.floating):
+        raise ValueError(f"{what}: expected uint8 (0..255) or float in [0, 1], got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what}: contains NaN or infinite values")
+    if clamp:
+        return np.clip(arr, 0.0, 1.0)
+    if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
+        raise ValueError(f"{what}: float values must lie in [0, 1], found {arr.min():.4g}..{arr.max():.4g}")
+    return arr
+
+
 def _pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
         raise ValueError(f"predicted map {pred.shape} and ground-truth map {gt.shape} differ in size")
-    return normalize_map(pred), normalize_map(gt)
+    return unit_map(pred, "predicted map", clamp=True), unit_map(gt, "ground-truth map")
 
 
 def stimuli_map_mae(pred, gt) -> float:
-    """The FCNEL paper's score: mean absolute error between the two maps, each scaled to [0, 1]."""
+    """The FCNEL paper's MAE (Peng et al., ICIP 2016): mean |pred - gt| over pixels, both maps as stored
+    divided by 255 (uint8) or as floats in [0, 1]; the prediction is clamped to [0, 1]; the ground truth is
+    never rescaled.  Checked against the values printed in the paper's Fig. 6 (``tests/emotionroi_ex``)."""
     pred, gt = _pair(pred, gt)
     return float(np.abs(pred - gt).mean())
 
 
 def otsu_threshold(saliency, bins: int = 256) -> float:
     """Otsu's threshold of a map scaled to [0, 1]: maximises the between-class variance of a
-    ``bins``-level histogram; pixels ``>= threshold`` are foreground."""
+    ``bins``-level histogram; pixels ``>= threshold`` are foreground (scale-invariant: the map is
+    min-max scaled first)."""
     m = normalize_map(saliency)
     levels = np.minimum((m * (bins - 1) + 0.5).astype(np.int64), bins - 1).ravel()
     hist = np.bincount(levels, minlength=bins).astype(np.float64)
@@ -192,8 +223,8 @@ def otsu_precision_recall_f(pred, gt, beta2: float = 0.3) -> tuple[float, float,
     """Binarise both maps with their own Otsu threshold; precision, recall and F-beta of the
     predicted region against the ground-truth region (beta^2 = 0.3, the saliency convention)."""
     pred, gt = _pair(pred, gt)
-    pred_mask = pred >= otsu_threshold(pred)
-    gt_mask = gt >= otsu_threshold(gt)
+    pred_mask = normalize_map(pred) >= otsu_threshold(pred)
+    gt_mask = normalize_map(gt) >= otsu_threshold(gt)
     tp = float(np.logical_and(pred_mask, gt_mask).sum())
     precision = tp / pred_mask.sum() if pred_mask.any() else 0.0
     recall = tp / gt_mask.sum() if gt_mask.any() else 0.0
@@ -238,8 +269,11 @@ def similarity(pred, gt) -> float:
 
 
 def stimuli_map_metrics(pred, gt) -> dict[str, float]:
-    """All map scores for one image: mae, precision, recall, f_measure (Otsu), cc, kl, sim."""
+    """All map scores for one image: mae, precision, recall, f_measure (Otsu), cc, kl, sim.
+
+    ``pred`` and ``gt`` as for :func:`stimuli_map_mae` (uint8, or float in [0, 1]; the prediction is clamped)."""
     precision, recall, f_measure = otsu_precision_recall_f(pred, gt)
+    pred, gt = _pair(pred, gt)
     return {
         "mae": stimuli_map_mae(pred, gt),
         "precision": precision,

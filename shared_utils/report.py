@@ -110,7 +110,8 @@ def build_report(results_root: Path, package_root: Path | None = None) -> str:
             if (entry["experiment"], entry["metric"]) not in matched_paper:
                 lines.append(
                     f"| {entry['experiment']} | {entry.get('dataset', '')} | paper only | {entry.get('split', '')} | "
-                    f"{entry['metric']} | {_fmt(entry['value'])} | not run | | | {entry['source']} |"
+                    f"{entry['metric']} | {_fmt(entry['value'])} | {entry.get('ours_note', 'not run')} | | | "
+                    f"{entry['source']} |"
                 )
         lines.append("")
         lines.append("Commands:")

@@ -6,16 +6,15 @@ import yaml
 
 from emotionroi_ex import reproduce
 
-TINY = {"backbone": "resnet18", "epochs": 1, "batch_size": 4, "input_size": 32, "opt": "adam", "lr": 1.0e-3,
-        "max_steps_per_epoch": 1}
+TINY = {"epochs": 1, "batch_size": 4, "input_size": 32, "opt": "adam", "lr": 1.0e-3, "max_steps_per_epoch": 1}
 
 
 def test_reproduce_demo_end_to_end(tmp_path, monkeypatch, capsys):
     configs = tmp_path / "configs"
     configs.mkdir()
-    for name, extra in (("demo_fcnel.yaml", {"arch": "fcn8s"}),
-                        ("demo_emofcnel.yaml", {"arch": "fcn8s", "sensitivity_images": 2}),
-                        ("demo_roi_clf.yaml", {})):
+    fcn = {"arch": "fcn_resnet50", "backbone": "resnet50"}
+    for name, extra in (("demo_fcnel.yaml", fcn), ("demo_emofcnel.yaml", {**fcn, "sensitivity_images": 2}),
+                        ("demo_roi_clf.yaml", {"backbone": "resnet18"})):
         (configs / name).write_text(yaml.safe_dump({**TINY, **extra}))
     monkeypatch.setattr(reproduce, "CONFIGS", configs)
     monkeypatch.setattr(reproduce, "DEMO_PER_CLASS", 3)

@@ -13,8 +13,8 @@ from emotionroi_ex import EMOTIONS, evaluate_baselines, infer, train_EmoFCNEL, t
 from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
 
-TINY = ["--backbone", "resnet18", "--arch", "fcn8s", "--input-size", "32", "-b", "4", "--opt", "adam", "--lr", "1e-3",
-        "--loss", "mean", "--device", "cpu", "--deterministic", "--data-kind", "demo"]
+TINY = ["--backbone", "resnet50", "--arch", "fcn_resnet50", "--input-size", "32", "-b", "4", "--opt", "adam",
+        "--lr", "1e-3", "--loss", "mean", "--device", "cpu", "--deterministic", "--data-kind", "demo"]
 
 
 def _args(module, argv):
@@ -39,14 +39,19 @@ def test_fcnel_run_folder_and_results(fcnel_run, demo_root):
     m = record["metrics"]
     for key in ("mae", "precision", "recall", "f_measure", "cc", "kl", "sim", *(f"mae/{e}" for e in EMOTIONS)):
         assert m[key] is not None and np.isfinite(m[key]), key
-    assert 0 <= m["mae"] <= 1 and 0 <= m["fig6_mae_min"] <= m["fig6_mae_max"] <= 1
+    assert 0 <= m["mae"] <= 1
     assert 0 <= record["baseline"]["mae"] <= 1 and record["baseline"]["mae"] != m["mae"]
     rows = list(csv.DictReader(open(run_dir / "per_image_metrics.csv")))
     assert len(rows) == 12 and np.mean([float(r["mae"]) for r in rows]) == pytest.approx(m["mae"], abs=1e-5)
     summary = list(csv.DictReader(open(run_dir / "summary.csv")))
     assert [int(r["epoch"]) for r in summary] == [1, 2] and "val_mae" in summary[0]
-    assert set(record["extra"]["fig6_per_image_mae"]) == {"spectral_residual", "center_bias", "objectness",
-                                                            "mean_map", "FCNEL"}
+    grid = record["extra"]["fig6_grid_mae"]
+    assert set(grid) == {"spectral_residual", "center_bias", "objectness", "mean_map", "FCNEL"}
+    # the grid's images are the first test image of each emotion, scored like the full split
+    assert [f.split("/")[0] for f in record["extra"]["fig6_grid_images"]] == list(EMOTIONS)
+    by_file = {r["file"]: float(r["mae"]) for r in rows}
+    for file, mae in zip(record["extra"]["fig6_grid_images"], grid["FCNEL"]):
+        assert mae == pytest.approx(by_file[file], abs=1e-4)
 
 
 def test_resume_continues_exactly(fcnel_run, demo_root):
@@ -66,24 +71,72 @@ def test_resume_continues_exactly(fcnel_run, demo_root):
     assert a == pytest.approx(b, abs=1e-9)
 
 
+def _infer(run_dir, *argv, conditioned=False):
+    args = infer.get_args_parser(conditioned=conditioned).parse_args(
+        ["--weights", str(run_dir / "checkpoint_last.pt"), *argv])
+    return infer.main(args, conditioned=conditioned)
+
+
 def test_infer_writes_map_and_overlay_per_image(fcnel_run, demo_root, tmp_path):
     _, run_dir = fcnel_run
-    listing = tmp_path / "list.txt"
-    files = [demo_root / "images" / "joy" / "1.jpg", demo_root / "images" / "fear" / "2.jpg"]
-    listing.write_text("\n".join(str(p) for p in files) + "\n")
-    args = infer.get_args_parser(conditioned=False).parse_args(
-        ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(listing), "--output", str(tmp_path / "o")])
-    written = infer.main(args, conditioned=False)
-    assert len(written) == 4
-    with Image.open(files[0]) as img, Image.open(tmp_path / "o" / "1_map.png") as m:
+    listing = tmp_path / "list.txt"  # relative entries keep their relative path in the output names
+    listing.write_text("images/joy/1.jpg\nimages/fear/1.jpg\n")
+    (tmp_path / "images").symlink_to(demo_root / "images")
+    written = _infer(run_dir, "--input", str(listing), "--output", str(tmp_path / "o"))
+    assert sorted(p.relative_to(tmp_path / "o").as_posix() for p in written) == [
+        "images/fear/1_map.png", "images/fear/1_overlay.jpg", "images/joy/1_map.png", "images/joy/1_overlay.jpg"]
+    with Image.open(demo_root / "images" / "joy" / "1.jpg") as img, \
+            Image.open(tmp_path / "o" / "images" / "joy" / "1_map.png") as m:
         assert m.size == img.size and m.mode == "L"
-    folder_args = infer.get_args_parser(conditioned=False).parse_args(
-        ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(demo_root / "images" / "sadness"),
-         "--output", str(tmp_path / "f")])
-    assert len(infer.main(folder_args, conditioned=False)) == 2 * 5
+    # a folder, recursively: anger/1.jpg and joy/1.jpg do not overwrite each other
+    written = _infer(run_dir, "--input", str(demo_root / "images"), "--output", str(tmp_path / "f"))
+    assert len(written) == 2 * 30 and len(set(written)) == 60
+    assert (tmp_path / "f" / "anger" / "1_map.png").is_file() and (tmp_path / "f" / "joy" / "1_map.png").is_file()
+    # one image; the map is the network's output on the ground truth's scale (clamped, never stretched)
+    single = _infer(run_dir, "--input", str(demo_root / "images" / "sadness" / "2.jpg"), "--output",
+                    str(tmp_path / "one"))
+    assert [p.name for p in single] == ["2_map.png", "2_overlay.jpg"]
+    ours = np.asarray(Image.open(single[0]), np.float64) / 255
+    scored = np.asarray(Image.open(tmp_path / "f" / "sadness" / "2_map.png"), np.float64) / 255
+    assert np.array_equal(ours, scored) and ours.max() < 1.0  # a stretched map would reach 1
+
+
+def test_infer_refuses_what_it_should(fcnel_run, demo_root, tmp_path):
+    _, run_dir = fcnel_run
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "mine.txt").write_text("a user's file")
+    with pytest.raises(SystemExit, match="existing already exists; choose another --output or pass --overwrite"):
+        _infer(run_dir, "--input", str(demo_root / "images" / "joy" / "1.jpg"), "--output", str(out))
+    _infer(run_dir, "--input", str(demo_root / "images" / "joy" / "1.jpg"), "--output", str(out), "--overwrite")
+    assert (out / "mine.txt").read_text() == "a user's file" and (out / "1_map.png").is_file()
+    listing = tmp_path / "list.txt"
     listing.write_text("does/not/exist.jpg\n")
     with pytest.raises(SystemExit, match="line 1: .*exist.jpg does not exist"):
-        infer.main(args, conditioned=False)
+        _infer(run_dir, "--input", str(listing), "--output", str(tmp_path / "x"))
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not an image")
+    with pytest.raises(SystemExit, match=r"notes\.jpg: not a readable image"):
+        _infer(run_dir, "--input", str(fake), "--output", str(tmp_path / "x"))
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(SystemExit, match=r"weights\.bin: neither an image .* nor a text file listing images"):
+        _infer(run_dir, "--input", str(binary), "--output", str(tmp_path / "x"))
+    assert not (tmp_path / "x").exists()  # nothing written for a refused input
+
+
+def test_infer_keeps_inputs_that_share_a_name_apart(fcnel_run, demo_root, tmp_path):
+    _, run_dir = fcnel_run
+    photos = tmp_path / "photos"
+    (photos / "a").mkdir(parents=True)
+    (photos / "b").mkdir()
+    with Image.open(demo_root / "images" / "joy" / "1.jpg") as img:
+        img.save(photos / "a" / "photo.jpg")
+        img.save(photos / "a" / "photo.png")
+        img.save(photos / "b" / "photo.jpg")
+    written = _infer(run_dir, "--input", str(photos), "--output", str(tmp_path / "o"))
+    names = sorted(p.relative_to(tmp_path / "o").as_posix() for p in written if p.name.endswith("_map.png"))
+    assert names == ["a/photo_jpg_map.png", "a/photo_png_map.png", "b/photo_map.png"]
 
 
 def test_emofcnel_label_sensitivity(demo_root, tmp_path):
@@ -97,10 +150,9 @@ def test_emofcnel_label_sensitivity(demo_root, tmp_path):
     metrics = load_results(run_dir / "results.json")["metrics"]
     assert metrics["label_sensitivity_mean"] == pytest.approx(matrix[~np.eye(6, dtype=bool)].mean(), abs=1e-5)
     assert (run_dir / "label_sensitivity.png").is_file()
-    args = infer.get_args_parser(conditioned=True).parse_args(
-        ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(demo_root / "images" / "anger"),
-         "--output", str(tmp_path / "maps"), "--label", "all"])
-    assert len(infer.main(args, conditioned=True)) == 2 * 5 * 6
+    written = _infer(run_dir, "--input", str(demo_root / "images" / "anger"), "--output", str(tmp_path / "maps"),
+                     "--label", "all", conditioned=True)
+    assert len(written) == 2 * 5 * 6 and (tmp_path / "maps" / "1_surprise_map.png").is_file()
 
 
 def test_roi_classifier_and_misspelt_alias(demo_root, tmp_path):
@@ -121,7 +173,8 @@ def test_baselines_script(demo_root, tmp_path):
     record = load_results(tmp_path / "baseline_mean_map" / "results.json")
     assert record["metrics"]["mae"] == pytest.approx(record["baseline"]["mae"])  # the trivial map is its own reference
     assert summaries["center_bias"]["mae"] != summaries["mean_map"]["mae"]
-    assert summaries["center_bias"]["fig6_mae_min"] <= summaries["center_bias"]["fig6_mae_max"]
+    grid = load_results(tmp_path / "baseline_center_bias" / "results.json")["extra"]["fig6_grid_mae"]
+    assert len(grid) == 6 and all(0 < v < 1 for v in grid)
 
 
 def test_eval_only_rescores_the_same(fcnel_run, demo_root):

@@ -77,11 +77,35 @@ def test_mae_per_dimension_by_hand():
 
 def test_stimuli_map_mae_by_hand():
     gt = np.array([[0, 255], [255, 0]], dtype=np.uint8)
-    pred = np.array([[0.0, 0.5], [1.0, 0.25]])  # min-max scaling keeps it as is
+    pred = np.array([[0.0, 0.5], [1.0, 0.25]])
     assert metrics.stimuli_map_mae(pred, gt) == pytest.approx((0 + 0.5 + 0 + 0.25) / 4)
-    assert metrics.stimuli_map_mae(np.full((2, 2), 7.0), gt) == pytest.approx(0.5)  # constant map -> zeros
+    # the paper's MAE never rescales: a constant map scores its distance, a raised floor counts
+    assert metrics.stimuli_map_mae(np.full((2, 2), 0.5), gt) == pytest.approx(0.5)
+    floor_gt = np.array([[34, 255], [255, 34]], dtype=np.uint8)  # two annotators marked the whole image
+    assert metrics.stimuli_map_mae(gt, floor_gt) == pytest.approx(2 * 34 / 255 / 4)
+    # the old stretched score called this map perfect (0): the paper's MAE does not
+    assert metrics.stimuli_map_mae(gt / 255 * 0.3 + 0.1, gt / 255) == pytest.approx((0.1 + 0.6 + 0.6 + 0.1) / 4)
+    # a regression output is clamped to [0, 1] before scoring; a ground truth outside [0, 1] is refused
+    assert metrics.stimuli_map_mae(np.array([[-2.0, 3.0], [1.0, -0.1]]), gt) == 0
+    with pytest.raises(ValueError, match="ground-truth map: float values must lie in"):
+        metrics.stimuli_map_mae(pred, np.array([[0, 255.0], [255, 0]]))
+    with pytest.raises(ValueError, match="dtype int64"):
+        metrics.stimuli_map_mae(pred, gt.astype(np.int64))
     with pytest.raises(ValueError, match="differ in size"):
         metrics.stimuli_map_mae(np.zeros((3, 3)), gt)
+
+
+def test_map_scores_scale_invariance_as_documented():
+    gt = RNG.random((12, 12))
+    pred = RNG.random((12, 12)) * 0.5
+    scaled = pred * 1.8 + 0.05  # still in [0, 1]
+    a, b = metrics.stimuli_map_metrics(pred, gt), metrics.stimuli_map_metrics(scaled, gt)
+    assert a["mae"] != pytest.approx(b["mae"])  # absolute
+    for name in ("precision", "recall", "f_measure", "cc"):  # any increasing affine change
+        assert a[name] == pytest.approx(b[name]), name
+    c = metrics.stimuli_map_metrics(pred * 1.8, gt)  # a pure scaling: KL and SIM unchanged too
+    assert c["kl"] == pytest.approx(a["kl"]) and c["sim"] == pytest.approx(a["sim"])
+    assert b["sim"] != pytest.approx(a["sim"])  # but not under an offset
 
 
 def test_otsu_threshold_matches_opencv():

@@ -23,7 +23,7 @@ from PIL import Image
 from bodily_tsn.dataset import LABELS, EmoReactClips
 from bodily_tsn.model import BodilyTSN, TSNTower, build_model
 from bodily_tsn.presets import ClipEvalTransform, denormalize
-from bodily_tsn.train_EmoReact import get_args_parser, split_paths
+from bodily_tsn.train_EmoReact import dataset_options, get_args_parser, split_paths
 from shared_utils.checkpoint import atomic_write, load_model_weights
 from shared_utils.gradcam import CAM_METHODS, CamExplainer, preset_target_layers
 from shared_utils.plotting import overlay_heatmap, save_image_grid
@@ -107,13 +107,12 @@ def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "
     args = load_run_args(run)
     if data_root:
         args.data_root = data_root
-    args.pretrained = None  # the checkpoint holds every weight
-    model = build_model(args)
+    model = build_model(args, None)  # the checkpoint holds every weight
     load_model_weights(model, run / BEST_CHECKPOINT)
     model.eval()
     dataset = EmoReactClips(args.data_root, split_paths(args, Path(args.data_root))[split], args.input,
                             args.num_segments, train=False, transform=ClipEvalTransform(args.crop_size),
-                            mask=args.mask, frames_dir=args.frames_dir, skip_bad=args.skip_bad, show_progress=False)
+                            split=split, **dataset_options(args, show_progress=False))
     names = [c.record.video for c in dataset.clips]
     if videos:
         unknown = [v for v in videos if v not in names]

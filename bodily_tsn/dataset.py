@@ -1,11 +1,17 @@
 """EmoReact clips as TSN inputs: segment sampling, face / body / full-body crops, face + body fusion.
 
-On-disk layout (``../shared/FORMATS.md``), ``root`` being the EmoReact folder::
+On-disk layout (``../shared/FORMATS.md``), ``root`` being the EmoReact folder, as the original's
+``EmoReact/dataset.py`` (nkegke/deep-affective-bodily-expression-recognition) reads it::
 
-    root/Data/AllVideos/<video>                              # H.264 mp4
-    root/Data/AllVideos/<video>_openface/<video stem>.csv    # OpenFace 2.x, one row per frame
-    root/Holistic/<video stem>_hol.txt                       # MediaPipe Holistic pose, one line per frame
-    <frames_dir>/<video stem>/%06d.jpg                       # optional pre-extracted frames (1-based)
+    root/Data/AllVideos/<video>                              # H.264 mp4 (dataset.py:228)
+    root/Data/AllVideos/<video>_openface/<video stem>.csv    # OpenFace 2.x, one row per frame (:113)
+    <holistic_dir>/<video stem>_hol.txt                      # MediaPipe Holistic, 3N lines (:121)
+    root/Data{_mask}/{Train,Validation,Test}{_mask}/<stem>{_mask}_frames_full/%06d.jpg
+                                                             # the frames it trains on (:236-241)
+    <frames_dir>/<video stem>/%06d.jpg                       # or frames from tools.vid2img_emoreact
+
+Official EmoReact names keep an apostrophe (``80'sTOYS105_2.mp4``) that the label CSVs drop: every file
+is found under either spelling.
 
 Everything a clip needs (frame count, per-frame face and body boxes, landmarks for the masked
 variant) is read and checked when the dataset is built, so bad input fails before training starts,
@@ -32,6 +38,8 @@ LABELS = ["Curiosity", "Uncertainty", "Excitement", "Happiness", "Surprise", "Di
 INPUTS = ("face", "body", "fullbody", "fusion")
 VIDEO_SUBDIR = Path("Data") / "AllVideos"
 HOLISTIC_SUBDIR = Path("Holistic")
+SPLIT_FOLDERS = {"train": "Train", "val": "Validation", "test": "Test"}  # original dataset.py:236-241
+MISSING_BOX = ("frame", "nearest")
 NUM_LANDMARKS = 68
 BOX_MARGIN = 0.10  # each side, as a fraction of the box's width / height
 log = logging.getLogger(LOGGER_NAME)
@@ -106,14 +114,23 @@ def read_openface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return xs, ys, detected
 
 
-def read_holistic(path: str | Path) -> list[np.ndarray]:
-    """MediaPipe Holistic text file -> one ``(K, 2)`` array of normalised pose points per frame
-    (``K = 0`` where nothing was seen)."""
+def read_holistic(path: str | Path, num_frames: int) -> list[np.ndarray]:
+    """The pose section of a MediaPipe Holistic text file, one ``(K, 2)`` array of normalised points per
+    frame (``K = 0`` where nothing was seen).
+
+    The original's ``prepare_hol_txt.py`` (lines 19-48) writes N pose lines, then N left-hand and N
+    right-hand lines (a hand section is left out when MediaPipe returned none for the clip); only the pose
+    section is the body. N is the section length nearest the clip's ``num_frames``."""
     path = Path(path)
     if not path.is_file():
         raise BadClipError(f"{path}: Holistic pose file not found")
+    lines = path.read_text().splitlines()
+    sections = [k for k in (3, 2, 1) if lines and len(lines) % k == 0]
+    if not sections:
+        raise BadClipError(f"{path}: empty Holistic file")
+    pose_lines = len(lines) // min(sections, key=lambda k: (abs(len(lines) // k - num_frames), -k))
     frames = []
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+    for line_no, line in enumerate(lines[:pose_lines], start=1):
         fields = line.split()
         if len(fields) % 2:
             raise BadClipError(f"{path}: line {line_no} has an odd number of values ({len(fields)})")
@@ -123,6 +140,12 @@ def read_holistic(path: str | Path) -> list[np.ndarray]:
             raise BadClipError(f"{path}: line {line_no} holds a non-numeric value") from None
         frames.append(values.reshape(-1, 2))
     return frames
+
+
+def clamp_rows(rows: int, num_frames: int) -> np.ndarray:
+    """Row of each frame: a file shorter than the clip repeats its last row, as the original does
+    (``dataset.py:131-132``: ``if idx >= len(keypoints): idx = len(keypoints) - 1``)."""
+    return np.minimum(np.arange(num_frames), rows - 1)
 
 
 def expand_box(box: np.ndarray, margin: float, width: int, height: int) -> np.ndarray:
@@ -165,9 +188,12 @@ def nearest_detected(valid: np.ndarray) -> np.ndarray | None:
     return np.where(np.abs(frames - left) <= np.abs(right - frames), left, right)
 
 
-def fill_boxes(boxes: np.ndarray, width: int, height: int, what: str, source: Path) -> np.ndarray:
-    """Frames with no detection reuse the nearest detected frame's box; a clip with none at all
-    falls back to the full frame (with a warning)."""
+def fill_boxes(boxes: np.ndarray, width: int, height: int, what: str, source: Path, missing: str) -> np.ndarray:
+    """Frames with no detection: ``frame`` leaves their box NaN, so the crop is the whole frame (and no face
+    is blacked out), as the original (``dataset.py:159-173``); ``nearest`` reuses the nearest detected
+    frame's box, and a clip with none at all falls back to the full frame (with a warning)."""
+    if missing == "frame":
+        return boxes
     nearest = nearest_detected(~np.isnan(boxes).any(1))
     if nearest is None:
         log.warning("warning: %s: no %s detected in any frame; using the full frame", source, what)
@@ -281,6 +307,9 @@ def segment_indices(num_frames: int, num_segments: int, train: bool, generator: 
 
 
 def crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The box's pixels; the whole image for a NaN box (no detection in that frame)."""
+    if np.isnan(box).any():
+        return image
     height, width = image.shape[:2]
     x1, y1 = int(np.clip(np.floor(box[0]), 0, width - 1)), int(np.clip(np.floor(box[1]), 0, height - 1))
     x2, y2 = int(np.clip(np.ceil(box[2]), x1 + 1, width)), int(np.clip(np.ceil(box[3]), y1 + 1, height))
@@ -288,12 +317,40 @@ def crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 
 def black_out(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    if np.isnan(box).any():
+        return image
     out = image.copy()
     height, width = image.shape[:2]
     x1, y1 = int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1])))
     x2, y2 = int(min(width, np.ceil(box[2]))), int(min(height, np.ceil(box[3])))
     out[y1:y2, x1:x2] = 0
     return out
+
+
+def find_file(folder: Path, name: str) -> Path:
+    """``folder / name``, or the file whose name is ``name`` with apostrophes (``80'sTOYS105_2.mp4`` for the
+    label CSVs' ``80sTOYS105_2.mp4``); the plain path when neither exists (the caller reports it)."""
+    path = folder / name
+    if path.exists() or not folder.is_dir():
+        return path
+    spelled = _apostrophe_index(folder).get(name)
+    return folder / spelled if spelled else path
+
+
+_APOSTROPHE_INDEX: dict[Path, dict[str, str]] = {}
+
+
+def _apostrophe_index(folder: Path) -> dict[str, str]:
+    if folder not in _APOSTROPHE_INDEX:
+        _APOSTROPHE_INDEX[folder] = {p.name.replace("'", ""): p.name for p in folder.iterdir() if "'" in p.name}
+    return _APOSTROPHE_INDEX[folder]
+
+
+def original_frames_folder(root: Path, split: str, stem: str, mask: bool) -> Path:
+    """``root/Data{_mask}/{Train,Validation,Test}{_mask}/<stem>{_mask}_frames_full`` (original dataset.py:236-241)."""
+    suffix = "_mask" if mask else ""
+    parent = root / f"Data{suffix}" / f"{SPLIT_FOLDERS[split]}{suffix}"
+    return find_file(parent, f"{stem}{suffix}_frames_full")
 
 
 def stream_names(input_kind: str) -> list[str]:
@@ -317,7 +374,13 @@ class ClipMeta:
 
 class EmoReactClips(Dataset):
     """One item per clip: ``{"frames": (S, T, 3, H, W), "labels": (8,), "valence": (), "index": ()}``
-    with S = 1 stream (face, body or fullbody) or 2 (fusion: face, body)."""
+    with S = 1 stream (face, body or fullbody) or 2 (fusion: face, body).
+
+    ``source``: ``original`` reads the frames the original trains on (``Data{_mask}/...``, the masked ones
+    with ``mask``), ``mp4`` decodes the clip, ``auto`` takes the original frames when the split's folder
+    exists; ``frames_dir`` reads ``<frames_dir>/<stem>/%06d.jpg`` instead. ``draw_mask`` draws a surgical
+    mask from the landmarks on whatever frames are read.
+    """
 
     def __init__(
         self,
@@ -332,17 +395,29 @@ class EmoReactClips(Dataset):
         skip_bad: bool = False,
         limit: int | None = None,
         show_progress: bool = True,
+        split: str | None = None,
+        source: str = "auto",
+        holistic_dir: str | Path | None = None,
+        draw_mask: bool = False,
+        missing_box: str = "frame",
     ):
         if input_kind not in INPUTS:
             raise ValueError(f"input_kind must be one of {INPUTS}, got {input_kind!r}")
+        if missing_box not in MISSING_BOX:
+            raise ValueError(f"missing_box must be one of {MISSING_BOX}, got {missing_box!r}")
         self.root = Path(root)
         self.input_kind, self.num_segments, self.train = input_kind, int(num_segments), bool(train)
-        self.transform, self.mask = transform, bool(mask)
+        self.transform, self.mask, self.draw_mask = transform, bool(mask), bool(draw_mask)
+        self.missing_box = missing_box
+        self.split = split or ("train" if train else Path(split_csv).stem)
         self.frames_dir = Path(frames_dir) if frames_dir else None
+        self.holistic_dir = Path(holistic_dir) if holistic_dir else self.root / HOLISTIC_SUBDIR
+        self.source = self._choose_source(source)
         self.streams = stream_names(input_kind)
         records = read_split_csv(split_csv)[:limit]
         self.clips: list[ClipMeta] = []
         self.skipped: list[str] = []
+        self.clamped: dict[str, int] = {"openface": 0, "holistic": 0}  # frames past a file's last row
         for record in progress(records, desc=f"index {Path(split_csv).name}", enabled=show_progress):
             try:
                 self.clips.append(self._index_clip(record))
@@ -353,49 +428,83 @@ class EmoReactClips(Dataset):
         if self.skipped:
             log.warning("warning: %s: skipped %d of %d clips with bad input; first: %s",
                         split_csv, len(self.skipped), len(records), self.skipped[0])
+        for kind, count in self.clamped.items():
+            if count:
+                log.info("%s: %d frame(s) past the end of their %s file use its last row (as the original)",
+                         Path(split_csv).name, count, kind)
         if not self.clips:
             raise SystemExit(f"error: {split_csv}: no usable clips")
         self.labels = np.stack([c.record.labels for c in self.clips])
         self.valence = np.array([c.record.valence for c in self.clips], dtype=np.float32)
 
+    def _choose_source(self, source: str) -> str:
+        if self.frames_dir is not None:
+            return "frames_dir"
+        suffix = "_mask" if self.mask else ""
+        folder = self.root / f"Data{suffix}" / f"{SPLIT_FOLDERS.get(self.split, self.split)}{suffix}"
+        if source == "auto":
+            source = "original" if folder.is_dir() else "mp4"
+        if source == "original" and not folder.is_dir():
+            raise SystemExit(f"error: {folder}: no extracted frames for the {self.split} split (the original's "
+                             "layout); extract them or use --source mp4")
+        if source == "mp4" and self.mask:
+            raise SystemExit(f"error: --mask reads the authors' masked frames ({folder}/<stem>_mask_frames_full/); "
+                             "for mp4 input draw the mask from the landmarks with --draw_mask")
+        if source not in ("original", "mp4"):
+            raise ValueError(f"source must be auto, original or mp4, got {source!r}")
+        return source
+
     # Which annotation files this input kind needs.
     @property
     def needs_face(self) -> bool:
-        return self.input_kind in ("face", "body", "fusion") or self.mask
+        return self.input_kind in ("face", "body", "fusion") or self.draw_mask
 
     @property
     def needs_body(self) -> bool:
         return self.input_kind in ("body", "fullbody", "fusion")
 
+    def _frames_folder(self, record: ClipRecord) -> Path | None:
+        if self.source == "frames_dir":
+            return find_file(self.frames_dir, record.stem)
+        if self.source == "original":
+            return original_frames_folder(self.root, self.split, record.stem, self.mask)
+        return None
+
     def _index_clip(self, record: ClipRecord) -> ClipMeta:
-        video = self.root / VIDEO_SUBDIR / record.video
-        if self.frames_dir is not None:
-            folder = self.frames_dir / record.stem
+        videos = self.root / VIDEO_SUBDIR
+        video = find_file(videos, record.video)
+        folder = self._frames_folder(record)
+        if folder is not None:
             num_frames = frame_folder_count(folder)
             if num_frames == 0:
                 raise BadClipError(f"{folder}: no extracted frames (000001.jpg ...)")
             with Image.open(folder / "000001.jpg") as first:
                 width, height = first.size
         else:
-            folder = None
             num_frames, width, height = video_info(video)
         meta = ClipMeta(record, video, num_frames, width, height, frames_folder=folder)
         if self.needs_face:
-            csv_path = self.root / VIDEO_SUBDIR / f"{record.video}_openface" / f"{record.stem}.csv"
+            csv_path = find_file(find_file(videos, f"{video.name}_openface"), f"{video.stem}.csv")
             xs, ys, detected = read_openface(csv_path)
-            if len(xs) < num_frames:
-                raise BadClipError(f"{csv_path}: {len(xs)} landmark rows but the video has {num_frames} frames")
-            xs, ys, detected = xs[:num_frames], ys[:num_frames], detected[:num_frames]
-            meta.face = fill_boxes(face_boxes(xs, ys, detected, width, height), width, height, "face", csv_path)
+            if len(xs) == 0:
+                raise BadClipError(f"{csv_path}: no landmark rows")
+            rows = clamp_rows(len(xs), num_frames)
+            self.clamped["openface"] += int(max(0, num_frames - len(xs)))
+            xs, ys, detected = xs[rows], ys[rows], detected[rows]
+            meta.face = fill_boxes(face_boxes(xs, ys, detected, width, height), width, height, "face", csv_path,
+                                   self.missing_box)
             nearest = nearest_detected(detected)
             if nearest is not None:
                 meta.landmarks = (xs[nearest].astype(np.float32), ys[nearest].astype(np.float32))
         if self.needs_body:
-            hol_path = self.root / HOLISTIC_SUBDIR / f"{record.stem}_hol.txt"
-            points = read_holistic(hol_path)
-            if len(points) < num_frames:
-                raise BadClipError(f"{hol_path}: {len(points)} pose lines but the video has {num_frames} frames")
-            meta.body = fill_boxes(body_boxes(points[:num_frames], width, height), width, height, "body", hol_path)
+            hol_path = find_file(self.holistic_dir, f"{video.stem}_hol.txt")
+            points = read_holistic(hol_path, num_frames)
+            if not points:
+                raise BadClipError(f"{hol_path}: no pose lines")
+            self.clamped["holistic"] += int(max(0, num_frames - len(points)))
+            points = [points[i] for i in clamp_rows(len(points), num_frames)]
+            meta.body = fill_boxes(body_boxes(points, width, height), width, height, "body", hol_path,
+                                   self.missing_box)
         return meta
 
     def __len__(self) -> int:
@@ -420,7 +529,7 @@ class EmoReactClips(Dataset):
         frames = self.load_frames(meta, indices)
         out: dict[str, list[np.ndarray]] = {name: [] for name in self.streams}
         for frame_index, image in zip(indices, frames):
-            if self.mask and meta.landmarks is not None:
+            if self.draw_mask and meta.landmarks is not None:
                 xs, ys = meta.landmarks
                 image = draw_surgical_mask(image, xs[frame_index], ys[frame_index])
             for name in self.streams:
@@ -453,7 +562,8 @@ def check_data_root(root: str | Path) -> Path:
     if not (root / VIDEO_SUBDIR).is_dir():
         raise SystemExit(
             f"error: no EmoReact data at {root} (expected {root / VIDEO_SUBDIR}/<video>.mp4 with OpenFace "
-            f"CSVs, and {root / HOLISTIC_SUBDIR}/<stem>_hol.txt); put the dataset there or pass --data_root DIR, "
+            f"CSVs, {root}/Data/Train/<stem>_frames_full/ frames and {root / HOLISTIC_SUBDIR}/<stem>_hol.txt); "
+            "put the dataset there or pass --data_root DIR, "
             "or make demo data: python -m bodily_tsn.demo_data --out data/EmoReact_demo "
             "and pass --data_root data/EmoReact_demo"
         )

@@ -4,8 +4,12 @@
 
 Each clip is an H.264 mp4 of a drawn child-like figure (head with eyes, brows and mouth; torso;
 two animated arms), with a matching OpenFace 2.x CSV (the real 431-column header, ", " separated,
-CRLF lines, pixel landmarks placed on the drawn face) and a MediaPipe Holistic text file (normalised
-pose points of the drawn body). Labels are learnable from the face or the body:
+CRLF lines, pixel landmarks placed on the drawn face), a MediaPipe Holistic text file as the original's
+``prepare_hol_txt.py`` writes it (N pose lines, then N left-hand and N right-hand lines, normalised), and
+the frames the original trains on: ``Data/{Train,Validation,Test}/<stem>_frames_full/%06d.jpg`` and the
+masked-face copies ``Data_mask/{Train,Validation,Test}_mask/<stem>_mask_frames_full/%06d.jpg``. The first
+clip of each split keeps an apostrophe in its file names that its CSV row drops, as official EmoReact
+names do (``80'sTOYS105_2.mp4``). Labels are learnable from the face or the body:
 
 - Happiness: a wide smile; Surprise: an open round mouth and raised brows (face);
 - Excitement: arms waving fast; Frustration: arms crossed over the torso (body);
@@ -26,8 +30,10 @@ import av
 import cv2
 import numpy as np
 import pandas as pd
+from PIL import Image
 
-from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, VIDEO_SUBDIR
+from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, SPLIT_FOLDERS, VIDEO_SUBDIR
+from bodily_tsn.masking import draw_surgical_mask
 from shared_utils.checkpoint import atomic_write, atomic_write_text
 from shared_utils.runtime import progress
 
@@ -148,7 +154,20 @@ def write_video(path: Path, frames: list[np.ndarray]) -> None:
     atomic_write(path, write)
 
 
-def make_clip(root: Path, name: str, labels: dict, rng: np.random.Generator) -> None:
+def hand_points(wrist, sign: int) -> np.ndarray:
+    """21 Holistic hand landmarks, normalised: a small fan beyond the wrist."""
+    angles = np.linspace(-0.6, 0.6, 21)
+    pts = np.stack([wrist[0] + sign * (3 + 4 * np.cos(angles)), wrist[1] + 4 * np.sin(angles)], 1)
+    return np.clip(pts / [WIDTH, HEIGHT], 0, 1)
+
+
+def write_frames(folder: Path, frames: list[np.ndarray]) -> None:
+    for f, image in enumerate(frames, start=1):
+        atomic_write(folder / f"{f:06d}.jpg", lambda h, im=image: Image.fromarray(im).save(h, format="JPEG",
+                                                                                          quality=95))
+
+
+def make_clip(root: Path, name: str, labels: dict, rng: np.random.Generator, split: str) -> None:
     stem = Path(name).stem
     bg = np.clip(rng.normal(120, 18, (HEIGHT, WIDTH, 3)), 0, 255).astype(np.uint8)
     bg = cv2.GaussianBlur(bg, (7, 7), 0)
@@ -156,12 +175,13 @@ def make_clip(root: Path, name: str, labels: dict, rng: np.random.Generator) -> 
     base_x = float(rng.uniform(60, 100))
     no_face = set(rng.choice(NUM_FRAMES, size=int(rng.integers(0, 3)), replace=False).tolist())
     no_pose = set(rng.choice(NUM_FRAMES, size=int(rng.integers(0, 3)), replace=False).tolist())
-    frames, face_rows, pose_lines = [], [], []
+    frames, masked, face_rows, pose_lines, hand_lines = [], [], [], [], {"left": [], "right": []}
     header = openface_header()
     for f in range(NUM_FRAMES):
         pose = body_pose(f / (NUM_FRAMES - 1), f, labels, base_x)
         lm = face_landmarks(pose["cx"], pose["cy"], pose["r"], bool(labels["Happiness"]), bool(labels["Surprise"]))
         frames.append(draw_frame(bg, lm, pose, shirt, bool(labels["Surprise"])))
+        masked.append(draw_surgical_mask(frames[-1], lm[:, 0].astype(np.float32), lm[:, 1].astype(np.float32)))
         row = dict.fromkeys(header, 0.0)
         row.update({"frame": f + 1, "timestamp": round(f / FPS, 3)})
         if f not in no_face:
@@ -171,13 +191,19 @@ def make_clip(root: Path, name: str, labels: dict, rng: np.random.Generator) -> 
         face_rows.append(row)
         pts = pose_points(pose, lm)
         pose_lines.append("" if f in no_pose else " ".join(f"{v:.5f}" for v in pts.ravel()))
+        for sign, side in ((-1, "left"), (1, "right")):
+            hand = hand_points(pose[f"{side}_wrist"], sign)
+            hand_lines[side].append("" if f in no_pose else " ".join(f"{v:.5f}" for v in hand.ravel()))
     video_dir = root / VIDEO_SUBDIR
     write_video(video_dir / name, frames)
     table = pd.DataFrame(face_rows, columns=header)
     text = ", ".join(header) + "\r\n" + table.to_csv(header=False, index=False, lineterminator="\r\n")
     atomic_write_text(video_dir / f"{name}_openface" / f"{stem}.csv", text)
-    hol = "\n".join(pose_lines) + "\n"
+    hol = "\n".join(pose_lines + hand_lines["left"] + hand_lines["right"]) + "\n"
     atomic_write_text(root / HOLISTIC_SUBDIR / f"{stem}_hol.txt", hol)
+    folder = SPLIT_FOLDERS[split]
+    write_frames(root / "Data" / folder / f"{stem}_frames_full", frames)
+    write_frames(root / "Data_mask" / f"{folder}_mask" / f"{stem}_mask_frames_full", masked)
 
 
 def draw_labels(rng: np.random.Generator) -> dict:
@@ -193,7 +219,8 @@ def make_demo_dataset(out: str | Path, counts: dict[str, int] | None = None, see
     out = Path(out)
     counts = counts or {"train": 48, "val": 24, "test": 24}
     marker = out / MARKER
-    expected = f"bodily_tsn demo EmoReact seed={seed} counts={counts} size={WIDTH}x{HEIGHT}x{NUM_FRAMES}\n"
+    expected = (f"bodily_tsn demo EmoReact seed={seed} counts={counts} size={WIDTH}x{HEIGHT}x{NUM_FRAMES} "
+                "layout=original-frames+holistic-3N\n")
     if marker.is_file() and marker.read_text() == expected:
         return out
     rng = np.random.default_rng(seed)
@@ -201,8 +228,9 @@ def make_demo_dataset(out: str | Path, counts: dict[str, int] | None = None, see
         rows = []
         for i in progress(range(count), desc=f"demo {split}", enabled=show_progress):
             name = f"demo{split.upper()}{i:03d}_1.mp4"
+            on_disk = f"demo'{split.upper()}{i:03d}_1.mp4" if i == 0 else name  # the CSV drops the apostrophe
             labels = draw_labels(rng)
-            make_clip(out, name, labels, np.random.default_rng([seed, hash_split(split), i]))
+            make_clip(out, on_disk, labels, np.random.default_rng([seed, hash_split(split), i]), split)
             valence = 4 + 1.5 * labels["Happiness"] - 1.5 * labels["Frustration"] + rng.normal(0, 0.5)
             rows.append({"video": name, **labels, "Valence": round(float(np.clip(valence, 1, 7)), 4)})
         buffer = io.StringIO()

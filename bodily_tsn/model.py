@@ -9,6 +9,7 @@ logits, as the original does, and trains each stream with its own BCE loss.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
@@ -18,7 +19,8 @@ from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import Bottleneck
 
 from bodily_tsn.dataset import LABELS, stream_names
-from shared_utils.checkpoint import load_pretrained_weights
+from shared_utils import weights
+from shared_utils.checkpoint import load_state_dict_checked, read_state_dict
 
 ARCHS = ("resnet50", "mobilenet_v2")
 SHIFT_PLACES = ("blockres", "block")
@@ -84,12 +86,57 @@ def add_temporal_shift(trunk: nn.Module, arch: str, num_segments: int, fold_div:
     return count
 
 
-# --------------------------------------------------------------------------- trunks
+# --------------------------------------------------------------------------- trunks and their weights
+# The original saves its AffectNet trunks (EmoReact/models.py:115-175) as {"state_dict": ...} with keys
+# "features." + those of nn.Sequential(*list(resnet50.children())[:-1]) (TSM files: each shifted conv1 as
+# "conv1.net."), beside heads it drops; MobileNetV2 as "module.features." + those of
+# nn.Sequential(mobilenet_v2.features, AdaptiveAvgPool2d), head "module.classifier.0.".
+_RESNET_CHILDREN = {"0": "conv1", "1": "bn1", "4": "layer1", "5": "layer2", "6": "layer3", "7": "layer4"}
+_ORIGINAL_RESNET_HEADS = ("classifier.0.", "categorical_layer.", "continuous_layer.")
+
+
+def to_torchvision_keys(state: dict[str, torch.Tensor], arch: str) -> tuple[dict[str, torch.Tensor], str]:
+    """A weights file's state_dict (``module.`` already stripped) in torchvision's key names, and its layout."""
+    state = {re.sub(r"\.net(?=\.)", "", k): v for k, v in state.items()}  # TSM's wrapped convs
+    if arch == "resnet50" and any(k.startswith("features.") for k in state):
+        out = {}
+        for key, value in state.items():
+            if key.startswith(_ORIGINAL_RESNET_HEADS):
+                continue
+            index, _, rest = key.removeprefix("features.").partition(".")
+            name = _RESNET_CHILDREN.get(index) if key.startswith("features.") else None
+            out[f"{name}.{rest}" if name else key] = value
+        return out, "the original's AffectNet ResNet-50"
+    if arch == "mobilenet_v2" and "features.0.0.0.weight" in state:
+        out = {}
+        for key, value in state.items():
+            if key.startswith("classifier.0."):
+                continue
+            out[f"features.{key.removeprefix('features.0.')}" if key.startswith("features.0.") else key] = value
+        return out, "the original's AffectNet MobileNetV2"
+    return state, "torchvision"
+
+
+def resolve_pretrained(pretrained: str | Path | None, arch: str, shift: bool) -> Path | None:
+    """``none`` -> random init; ``affectnet`` -> the original's file for this arch (TSM's with --shift),
+    through the weights registry; another registry name; or a path."""
+    if pretrained is None or str(pretrained).lower() == "none":
+        return None
+    name = str(pretrained)
+    if name == "affectnet":
+        name = {"mobilenet_v2": "affectnet_mobilenet_v2"}.get(arch, "affectnet_tsm_resnet50" if shift
+                                                              else "affectnet_resnet50")
+    if name in weights.ENTRIES:
+        return weights.resolve(name, f"--pretrained {pretrained}")
+    return Path(name)
+
+
 def build_trunk(arch: str, pretrained: str | Path | None = None) -> tuple[nn.Module, int]:
     """An ImageNet-architecture trunk whose forward gives pooled ``(N, C)`` features, and C.
 
-    Weights are never downloaded (no network here, and silent downloads hide what a run used):
-    ``pretrained`` is a path to torchvision's ImageNet state_dict for this arch.
+    ``pretrained``: a local file (never downloaded) in torchvision's layout or in one of the original's
+    three AffectNet layouts; keys are converted, values checked by shape, anything else refused naming
+    the first missing or unexpected key.
     """
     if arch == "resnet50":
         trunk = torchvision.models.resnet50(weights=None)
@@ -100,7 +147,11 @@ def build_trunk(arch: str, pretrained: str | Path | None = None) -> tuple[nn.Mod
     else:
         raise SystemExit(f"error: unknown --arch {arch!r}; choose from {', '.join(ARCHS)}")
     if pretrained:
-        load_pretrained_weights(trunk, pretrained, "--pretrained", skip_prefixes=(head + ".",))
+        what = "--pretrained"
+        state, layout = to_torchvision_keys(read_state_dict(pretrained, what), arch)
+        state = {k: v for k, v in state.items() if not k.startswith(head + ".")}
+        load_state_dict_checked(trunk, state, f"{what} ({layout} layout)", pretrained, keep_init=(head + ".",),
+                                unexpected_ok=False)
     setattr(trunk, head, nn.Identity())
     return trunk, dim
 
@@ -109,18 +160,21 @@ def build_trunk(arch: str, pretrained: str | Path | None = None) -> tuple[nn.Mod
 class TSNTower(nn.Module):
     """Trunk -> dropout -> linear head per frame -> average over the T segments."""
 
-    def __init__(self, arch: str, num_segments: int, num_classes: int = len(LABELS), dropout: float = 0.5,
+    def __init__(self, arch: str, num_segments: int, num_classes: int = len(LABELS), dropout: float = 0.0,
                  shift: bool = False, shift_div: int = 8, shift_place: str = "blockres",
-                 valence: bool = False, pretrained: str | Path | None = None):
+                 valence: bool = False, pretrained: str | Path | None = None, head_init: str = "default"):
         super().__init__()
         self.arch, self.num_segments, self.num_classes = arch, num_segments, num_classes
         self.trunk, dim = build_trunk(arch, pretrained)
         self.num_shifts = add_temporal_shift(self.trunk, arch, num_segments, shift_div, shift_place) if shift else 0
-        # Applied in forward: the original builds a dropout layer that never runs.
+        # The original's TSN builds no dropout for these trunks (EmoReact/models.py:89-98): 0 by default.
         self.dropout = nn.Dropout(p=dropout)
         self.head = nn.Linear(dim, num_classes + (1 if valence else 0))
-        nn.init.normal_(self.head.weight, 0, 0.001)
-        nn.init.zeros_(self.head.bias)
+        if head_init == "normal":  # TSN's usual N(0, 0.001); the original keeps PyTorch's default (models.py:100-104)
+            nn.init.normal_(self.head.weight, 0, 0.001)
+            nn.init.zeros_(self.head.bias)
+        elif head_init != "default":
+            raise ValueError(f"head_init must be 'default' or 'normal', got {head_init!r}")
         self.valence = valence
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
@@ -137,15 +191,16 @@ class BodilyTSN(nn.Module):
     """One TSN tower per stream (or one shared by face and body), late fusion by averaging logits."""
 
     def __init__(self, input_kind: str = "face", arch: str = "resnet50", num_segments: int = 5,
-                 dropout: float = 0.5, partial_bn: bool = True, shift: bool = False, shift_div: int = 8,
+                 dropout: float = 0.0, partial_bn: bool = True, shift: bool = False, shift_div: int = 8,
                  shift_place: str = "blockres", valence: bool = False, shared_trunk: bool = True,
-                 pretrained: str | Path | None = None):
+                 pretrained: str | Path | None = None, head_init: str = "default"):
         super().__init__()
         self.streams = stream_names(input_kind)
         self.shared_trunk = shared_trunk or len(self.streams) == 1
         names = ["shared"] if self.shared_trunk else self.streams
         self.towers = nn.ModuleDict({
-            name: TSNTower(arch, num_segments, len(LABELS), dropout, shift, shift_div, shift_place, valence, pretrained)
+            name: TSNTower(arch, num_segments, len(LABELS), dropout, shift, shift_div, shift_place, valence,
+                           pretrained, head_init)
             for name in names
         })
         self.partial_bn, self.valence, self.num_segments = partial_bn, valence, num_segments
@@ -190,10 +245,12 @@ class BodilyTSN(nn.Module):
         return self
 
 
-def build_model(args) -> BodilyTSN:
+def build_model(args, pretrained: str | Path | None = None) -> BodilyTSN:
+    """The run's model; ``pretrained`` is the resolved weights file (``resolve_pretrained``) or None."""
     return BodilyTSN(
-        input_kind=args.input, arch=args.arch, num_segments=args.num_segments, dropout=args.dropout,
+        input_kind=args.input, arch=args.arch, num_segments=args.num_segments,
+        dropout=args.dropout if getattr(args, "apply_dropout", False) else 0.0,
         partial_bn=not args.no_partialbn, shift=args.shift, shift_div=args.shift_div,
         shift_place=args.shift_place, valence=args.valence, shared_trunk=not args.separate_trunks,
-        pretrained=args.pretrained,
+        pretrained=pretrained, head_init=getattr(args, "head_init", "normal"),
     )

@@ -1,9 +1,10 @@
 """Reproduce the paper's EmoReact experiments, or a short demo of them when the data is absent.
 
-    python -m bodily_tsn.reproduce --data-root data --out runs/bodily_tsn [--full] [--pretrained R50.pth]
+    python -m bodily_tsn.reproduce --data-root data --out runs/bodily_tsn [--full] [--pretrained affectnet]
 
-With ``DATA_ROOT/EmoReact`` present, each experiment runs the paper recipe (``EmoReact/config.json``
-plus ``configs/<experiment>.yaml``), which needs ImageNet weights (``--pretrained``). Without it,
+With ``DATA_ROOT/EmoReact`` present, each experiment runs the original's recipe (``EmoReact/config.json``,
+3 segments as its README table) with the experiment's flags, starting from the original's AffectNet
+weights (``--pretrained affectnet``: the weights cache; or a file). Without it,
 a demo EmoReact is written to ``OUT/demo_data`` and the headline experiment (TSM late fusion of the
 masked face and the body) runs with the short demo recipe ``configs/demo.yaml``; ``--full`` adds
 the other four experiments.
@@ -40,19 +41,19 @@ def run_experiment(name: str, config: Path, data_root: Path, out: Path, extra: l
     return test
 
 
-def reproduce(data_root: str | Path, out: str | Path, full: bool = False, pretrained: str | None = None,
+def reproduce(data_root: str | Path, out: str | Path, full: bool = False, pretrained: str = "affectnet",
               experiments: list[str] | None = None) -> dict[str, dict]:
     data_root, out = Path(data_root), Path(out)
     dataset = data_root / "EmoReact"
     results = {}
     if (dataset / "Data" / "AllVideos").is_dir():
-        if not pretrained:
-            raise SystemExit("error: the paper recipe starts from ImageNet weights, which are never downloaded: "
-                             "pass --pretrained PATH (torchvision resnet50 state_dict)")
+        if str(pretrained).lower() == "none":
+            raise SystemExit("error: the paper recipe starts from the original's AffectNet weights: pass "
+                             "--pretrained affectnet (the weights cache) or a file, not none")
         names = experiments or list(EXPERIMENTS)
         for name in names:
             extra = ["--pretrained", pretrained]
-            results[name] = run_experiment(name, PACKAGE_DIR / "configs" / f"{name}.yaml", dataset, out, extra)
+            results[name] = run_experiment(name, PACKAGE_DIR / "EmoReact" / "config.json", dataset, out, extra)
         return results
     print(f"bodily_tsn: no EmoReact at {dataset} (see bodily_tsn/README.md to get it); running on demo data",
           flush=True)
@@ -68,7 +69,8 @@ def main_cli(argv=None) -> None:
     parser.add_argument("--data-root", default="data", help="folder holding EmoReact/")
     parser.add_argument("--out", default="runs/bodily_tsn")
     parser.add_argument("--full", action="store_true", help="demo: run all five experiments, not only the headline")
-    parser.add_argument("--pretrained", default=None, help="ImageNet resnet50 state_dict (needed for real data)")
+    parser.add_argument("--pretrained", default="affectnet",
+                        help="real data: affectnet (the original's files, from the weights cache) or a file")
     parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=None)
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -1,7 +1,10 @@
 """Train and test a TSN / TSM model on EmoReact (the original's command line, kept).
 
     cd bodily_tsn && python train_EmoReact.py --input fusion --shift --config EmoReact/config.json
-    python -m bodily_tsn.train_EmoReact --input face --mask --num_segments 5 --arch resnet50 --pretrained R50.pth
+    python -m bodily_tsn.train_EmoReact --input face --mask --num_segments 3 --pretrained affectnet
+
+Defaults are the original's (nkegke/deep-affective-bodily-expression-recognition train_EmoReact.py and
+EmoReact/config.json); where ours differs or adds, the option says so (README parity table).
 
 The checkpoint with the best validation micro ROC AUC (the original's monitor) is scored on the
 test split; results.json, per-label AUC bars, ROC / PR curves and test predictions go to the run folder.
@@ -10,6 +13,8 @@ test split; results.json, per-label AUC bars, ROC / PR curves and test predictio
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,8 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bodily_tsn.dataset import INPUTS, LABELS, EmoReactClips, check_data_root
-from bodily_tsn.model import ARCHS, SHIFT_PLACES, build_model
+from bodily_tsn.dataset import INPUTS, LABELS, MISSING_BOX, EmoReactClips, check_data_root
+from bodily_tsn.model import ARCHS, SHIFT_PLACES, build_model, resolve_pretrained
 from bodily_tsn.presets import ClipEvalTransform, ClipTrainTransform
 from shared_utils import metrics, plotting
 from shared_utils.checkpoint import (
@@ -60,29 +65,41 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         "(EmoReact/config.json holds the paper's)")
     # The original's options.
     parser.add_argument("--input", default="face", choices=INPUTS, help="which crops the model sees")
-    parser.add_argument("--mask", action="store_true", help="draw a surgical mask over the lower face")
-    parser.add_argument("--num_segments", type=int, default=5, help="TSN segments (frames) per clip")
+    parser.add_argument("--mask", action="store_true",
+                        help="read the authors' masked-face frames (Data_mask/..., as the original)")
+    parser.add_argument("--draw_mask", action="store_true",
+                        help="draw a surgical mask from the OpenFace landmarks on the frames read (for mp4 input)")
+    parser.add_argument("--num_segments", type=int, default=5,
+                        help="TSN segments (frames) per clip (original default 5; its README table used 3)")
     parser.add_argument("--arch", default="resnet50", choices=ARCHS)
     parser.add_argument("--shift", action="store_true", help="TSM temporal shift in every residual block")
     parser.add_argument("--shift_div", type=int, default=8, help="shift 1/shift_div of the channels each way")
     parser.add_argument("--shift_place", default="blockres", choices=SHIFT_PLACES,
                         help="blockres: residual branch only; block: the block input (identity path too)")
-    parser.add_argument("--dropout", "--do", type=float, default=0.5, help="dropout before the head (applied)")
+    parser.add_argument("--dropout", "--do", type=float, default=0.5,
+                        help="dropout before the head: recorded but, as in the original, not applied "
+                             "(its TSN never builds the layer) unless --apply_dropout")
+    parser.add_argument("--apply_dropout", action="store_true", help="apply --dropout before the head")
+    parser.add_argument("--head_init", default="default", choices=["default", "normal"],
+                        help="head init: PyTorch's default Linear init (the original) or TSN's N(0, 0.001)")
     parser.add_argument("--no_partialbn", "--npb", action="store_true", help="let every BatchNorm learn")
     parser.add_argument("--valence", action="store_true", help="also regress valence (MSE, scaled to [-1, 1])")
     parser.add_argument("--valence_weight", type=float, default=1.0)
     parser.add_argument("--separate_trunks", action="store_true",
                         help="fusion: one trunk per stream (default: one shared by face and body, as the original)")
-    parser.add_argument("--pretrained", default=None, metavar="PATH",
-                        help="torchvision ImageNet state_dict for --arch (never downloaded)")
+    parser.add_argument("--pretrained", default="affectnet", metavar="NAME|PATH",
+                        help="affectnet (default, as the original: its AffectNet-trained file for --arch/--shift, "
+                             "from the weights cache; see python -m shared_utils.weights list), none (random "
+                             "init), or a file: the original's AffectNet files or torchvision's state_dict")
     # Optimisation (the original's defaults).
     parser.add_argument("-b", "--batch-size", type=int, default=8)
     parser.add_argument("--lr", "--learning-rate", type=float, default=0.01)
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--weight-decay", "--wd", type=float, default=5e-4)
     parser.add_argument("--clip-gradient", "--gd", type=float, default=None, help="gradient norm clipping")
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--lr_steps", type=int, nargs="+", default=[20, 40], help="MultiStepLR milestones")
+    parser.add_argument("--epochs", type=int, default=12, help="the original's EmoReact/config.json: 12")
+    parser.add_argument("--lr_steps", type=int, nargs="+", default=[20, 40],
+                        help="MultiStepLR milestones (the original's [20, 40]: never reached in 12 epochs)")
     parser.add_argument("--lr_gamma", type=float, default=0.1)
     parser.add_argument("--early_stop", type=int, default=100, help="epochs without val improvement before stopping")
     parser.add_argument("--crop_size", type=int, default=224)
@@ -92,19 +109,48 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         help="EmoReact folder (Data/AllVideos, Holistic)")
     parser.add_argument("--split_dir", default=None,
                         help="folder with train/val/test.csv (default: DATA_ROOT if it has them, else the package's)")
-    parser.add_argument("--frames_dir", default=None, help="pre-extracted frames <dir>/<stem>/%%06d.jpg instead of mp4")
+    parser.add_argument("--source", default="auto", choices=["auto", "original", "mp4"],
+                        help="frames: the original's extracted ones (DATA_ROOT/Data{_mask}/{Train,Validation,Test}"
+                             "{_mask}/<stem>{_mask}_frames_full/), decoded from the mp4, or auto (the original's "
+                             "when present)")
+    parser.add_argument("--frames_dir", default=None,
+                        help="read frames from <dir>/<stem>/%%06d.jpg (tools.vid2img_emoreact) instead")
+    parser.add_argument("--holistic_dir", default=None,
+                        help="MediaPipe Holistic <stem>_hol.txt files (default DATA_ROOT/Holistic)")
+    parser.add_argument("--missing_box", default="frame", choices=MISSING_BOX,
+                        help="a frame without landmarks: the whole frame (the original) or the nearest "
+                             "detected frame's box")
     parser.add_argument("--skip_bad", action="store_true", help="skip clips with bad input (counted), do not fail")
     parser.add_argument("--limit_clips", type=int, default=None, help="use only the first N clips of each split")
     parser.add_argument("--test_only", action="store_true", help="score the run folder's best checkpoint on test")
     add_run_args(parser, default_output=str(REPO_ROOT / "runs" / "bodily_tsn"))
     parser.add_argument("--exp_name", dest="experiment", default=None, help="run folder name (alias of --experiment)")
+    parser.add_argument("-r", dest="resume_from", default=None, metavar="PATH",
+                        help="the original's --resume PATH: continue the run whose folder (or checkpoint) is PATH")
     add_runtime_args(parser)
+    # The original's short options: -j/--workers, -d/--device (GPU indices such as 0 or 0,1 are accepted).
+    parser.add_argument("-j", dest="workers", type=int, default=argparse.SUPPRESS, help="alias of --workers")
+    parser.add_argument("-d", dest="device", default=argparse.SUPPRESS, help="alias of --device")
     return parser
+
+
+def apply_original_aliases(args) -> None:
+    """-r PATH -> --resume in PATH's run folder; -d 0,1 (the original's GPU indices) -> CUDA_VISIBLE_DEVICES."""
+    if args.resume_from:
+        path = Path(args.resume_from)
+        run_dir = path if path.is_dir() else path.parent
+        if not (run_dir / LAST_CHECKPOINT).is_file():
+            raise SystemExit(f"error: -r {path}: no {LAST_CHECKPOINT} in {run_dir} (a run folder of this project)")
+        args.output, args.experiment, args.resume = str(run_dir.parent), run_dir.name, True
+    if re.fullmatch(r"\d+(,\d+)*", str(args.device)):
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(args.device)
+        args.device = "cuda"
 
 
 def experiment_name(args) -> str:
     kind = "tsm" if args.shift else "tsn"
-    return f"{kind}_{args.input}{'_mask' if args.mask else ''}_{args.arch}_seg{args.num_segments}"
+    masked = "_mask" if args.mask or args.draw_mask else ""
+    return f"{kind}_{args.input}{masked}_{args.arch}_seg{args.num_segments}"
 
 
 def split_paths(args, root: Path) -> dict[str, Path]:
@@ -117,16 +163,27 @@ def split_paths(args, root: Path) -> dict[str, Path]:
     return {s: folder / f"{s}.csv" for s in ("train", "val", "test")}
 
 
+def dataset_options(args, show_progress: bool) -> dict:
+    """The EmoReactClips options a run's args set. An args.yaml written before --source existed meant by
+    --mask a mask drawn on mp4 frames and reused the nearest detected box: it is read that way."""
+    if not hasattr(args, "source"):
+        return dict(mask=False, draw_mask=args.mask, source="mp4", missing_box="nearest", holistic_dir=None,
+                    frames_dir=args.frames_dir, skip_bad=args.skip_bad, show_progress=show_progress)
+    return dict(mask=args.mask, draw_mask=args.draw_mask, source=args.source, missing_box=args.missing_box,
+                holistic_dir=args.holistic_dir, frames_dir=args.frames_dir, skip_bad=args.skip_bad,
+                show_progress=show_progress)
+
+
 def build_datasets(args, root: Path, show_progress: bool) -> dict[str, EmoReactClips]:
     paths = split_paths(args, root)
-    common = dict(input_kind=args.input, num_segments=args.num_segments, mask=args.mask,
-                  frames_dir=args.frames_dir, skip_bad=args.skip_bad, limit=args.limit_clips,
-                  show_progress=show_progress)
+    common = dict(input_kind=args.input, num_segments=args.num_segments, limit=args.limit_clips,
+                  **dataset_options(args, show_progress))
     return {
-        "train": EmoReactClips(root, paths["train"], train=True,
+        "train": EmoReactClips(root, paths["train"], train=True, split="train",
                                transform=ClipTrainTransform(args.crop_size, args.scale_size), **common),
-        "val": EmoReactClips(root, paths["val"], transform=ClipEvalTransform(args.crop_size), **common),
-        "test": EmoReactClips(root, paths["test"], transform=ClipEvalTransform(args.crop_size), **common),
+        "val": EmoReactClips(root, paths["val"], split="val", transform=ClipEvalTransform(args.crop_size), **common),
+        "test": EmoReactClips(root, paths["test"], split="test", transform=ClipEvalTransform(args.crop_size),
+                              **common),
     }
 
 
@@ -180,6 +237,15 @@ def score(preds: dict[str, torch.Tensor], streams: list[str]) -> dict:
     return out
 
 
+def check_finite(preds: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+    """Non-finite scores stop the run in one line (scikit-learn would raise 'Input contains NaN')."""
+    bad = int((~torch.isfinite(preds["scores"])).any(dim=1).sum())
+    if bad:
+        raise SystemExit(f"error: the model's {where} scores are not finite for {bad} of {len(preds['scores'])} "
+                         "clips (the weights diverged); lower --lr, or start from --pretrained affectnet")
+    return preds
+
+
 def prior_baseline(train_labels: np.ndarray, n: int) -> dict:
     """Trivial predictor: every clip scored with the training label frequencies."""
     return {"scores": torch.from_numpy(np.tile(train_labels.mean(0), (n, 1)).astype(np.float32))}
@@ -193,6 +259,7 @@ def write_predictions(path: Path, dataset: EmoReactClips, preds: dict[str, torch
 
 # --------------------------------------------------------------------------- main
 def main(args) -> dict:
+    apply_original_aliases(args)
     if args.num_segments < 1:
         raise SystemExit("error: --num_segments must be at least 1")
     if args.shift and args.num_segments < 2:
@@ -200,6 +267,7 @@ def main(args) -> dict:
     if args.scale_size < args.crop_size:
         raise SystemExit(f"error: --scale_size {args.scale_size} must be >= --crop_size {args.crop_size}")
     root = check_data_root(args.data_root)
+    pretrained = resolve_pretrained(args.pretrained, args.arch, args.shift)  # before any run folder exists
     rt = Runtime.from_namespace(args)
     experiment = args.experiment or experiment_name(args)
     if args.test_only:
@@ -216,10 +284,14 @@ def main(args) -> dict:
     data = build_datasets(args, root, rt.is_main)
     for name, ds in data.items():
         log.info("%s: %d clips%s", name, len(ds), f" ({len(ds.skipped)} skipped)" if ds.skipped else "")
-    if not args.pretrained and not args.no_partialbn:
-        log.warning("warning: partial BN without --pretrained freezes randomly initialised BatchNorm statistics; "
-                    "pass --pretrained PATH (as the paper) or --no_partialbn")
-    model = rt.prepare_model(build_model(args))
+    log.info("frames: %s; starting weights: %s; dropout %s; head init %s", data["train"].source,
+             pretrained or "random (--pretrained none)",
+             f"{args.dropout} (applied)" if args.apply_dropout else "none (as the original)", args.head_init)
+    if pretrained is None and not args.no_partialbn:
+        log.warning("warning: partial BN from random init freezes randomly initialised BatchNorm statistics and "
+                    "often ends in a non-finite loss; start from --pretrained affectnet (as the original) or "
+                    "pass --no_partialbn")
+    model = rt.prepare_model(build_model(args, pretrained))
     core = rt.unwrap(model)
     streams = core.streams
 
@@ -253,7 +325,8 @@ def main(args) -> dict:
             stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
                                     clip_grad_norm=args.clip_gradient)
             scheduler.step()
-            val = score(collect_predictions(model, val_loader, predict_fn, rt, desc="val"), streams)
+            val = score(check_finite(collect_predictions(model, val_loader, predict_fn, rt, desc="val"),
+                                     f"validation after epoch {epoch + 1}"), streams)
             auc = val["roc_auc_micro"] if val["roc_auc_micro"] is not None else float("nan")
             improved = tracker.update(auc if np.isfinite(auc) else -1.0, epoch + 1)
             row = {"epoch": epoch + 1, **stats, "val_roc_auc_micro": auc,
@@ -272,7 +345,7 @@ def main(args) -> dict:
     # Test with the checkpoint chosen on validation (every rank waits until rank 0 has written it).
     rt.barrier()
     best = load_model_weights(core, run_dir / BEST_CHECKPOINT)
-    test_preds = collect_predictions(model, test_loader, predict_fn, rt, desc="test")
+    test_preds = check_finite(collect_predictions(model, test_loader, predict_fn, rt, desc="test"), "test")
     test = score(test_preds, streams)
     baseline = score({**prior_baseline(data["train"].labels, len(data["test"])),
                       "labels": test_preds["labels"]}, [])

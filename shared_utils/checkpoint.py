@@ -8,8 +8,10 @@ plain Python values so it loads with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -175,6 +177,35 @@ def load_model_weights(model: torch.nn.Module, path: str | Path, strict: bool = 
     return state
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    wanted = [line for line in lines if "Unsupported global" in line or "Can only build" in line]
+    return (wanted or lines or [""])[0].strip()
+
+
+# numpy scalars and dtypes, as torch's documentation allows them for weights_only loading
+_NUMPY_GLOBALS = ("numpy._core.multiarray.scalar", "numpy.core.multiarray.scalar", "numpy.dtype")
+
+
+def load_weights_only(path: str | Path) -> Any:
+    """``torch.load(weights_only=True)``, also for a training checkpoint that pickles objects of its own
+    code beside the tensors (e.g. filby89's trainer saves its ``config`` object): such classes are mapped to
+    inert stand-ins (nothing of theirs runs), numpy scalars are allowed; any callable stays forbidden."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    allowed: list = [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith("DType")]
+    for name in names:
+        module, _, attr = name.rpartition(".")
+        if name in _NUMPY_GLOBALS:
+            allowed.append((getattr(importlib.import_module(module), attr), name))
+        else:
+            allowed.append((type(attr, (), {"__module__": module, "__setstate__": lambda self, state: None}), name))
+    with torch.serialization.safe_globals(allowed):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[str, torch.Tensor]:
     """A local weights file (never downloaded) as a flat state_dict, with one-line errors.
 
@@ -187,10 +218,10 @@ def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[
             "with torch.save(model.state_dict(), PATH) on a machine with network and pass its path)"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_weights_only(path)
     except Exception as exc:  # a pickled whole model, a corrupt file: name it, no pickle traceback
         raise SystemExit(f"error: {what} {path}: cannot read it as a state_dict "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+                         f"({type(exc).__name__}: {_first_line(exc)})") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
@@ -202,19 +233,27 @@ def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[
 def load_state_dict_checked(
     module: torch.nn.Module, state: dict[str, torch.Tensor], what: str, path: str | Path,
     keep_init: tuple[str, ...] = (),
+    unexpected_ok: bool = True,
 ) -> None:
     """Load ``state`` (keys already in ``module``'s layout) into ``module``, refusing a file that does not fit.
 
     Every parameter and buffer of ``module`` must be in ``state`` with the same shape, except those under
     ``keep_init`` prefixes, which load only when present with the same shape and otherwise keep their
-    initialisation (a head the module replaces).  Keys of the file that the module lacks are ignored."""
+    initialisation (a head the module replaces).  Keys of the file that the module lacks are ignored, or
+    with ``unexpected_ok=False`` refused."""
     own = module.state_dict()
     required = [k for k in own if not k.startswith(keep_init)] if keep_init else list(own)
     missing = sorted(k for k in required if k not in state)
     wrong = sorted(k for k in required if k in state and tuple(state[k].shape) != tuple(own[k].shape))
-    if missing or wrong:
-        problem = f"{len(missing)} missing keys (first: {missing[0]})" if missing else \
-            f"shape mismatch at {wrong[0]}: file {tuple(state[wrong[0]].shape)}, model {tuple(own[wrong[0]].shape)}"
+    unexpected = [] if unexpected_ok else sorted(k for k in state if k not in own)
+    if missing or wrong or unexpected:
+        if missing:
+            problem = f"{len(missing)} missing keys (first: {missing[0]})"
+        elif wrong:
+            problem = f"shape mismatch at {wrong[0]}: file {tuple(state[wrong[0]].shape)}, " \
+                f"model {tuple(own[wrong[0]].shape)}"
+        else:
+            problem = f"{len(unexpected)} unexpected keys (first: {unexpected[0]})"
         raise SystemExit(f"error: {what} {path}: does not fit this {type(module).__name__} ({problem})")
     optional = [k for k in own if k not in required and k in state and state[k].shape == own[k].shape]
     module.load_state_dict({k: state[k] for k in required + optional}, strict=False)

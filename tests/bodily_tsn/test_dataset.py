@@ -14,6 +14,8 @@ from bodily_tsn.dataset import (
     check_data_root,
     face_boxes,
     fill_boxes,
+    find_file,
+    read_holistic,
     read_openface,
     read_split_csv,
     read_video_frames,
@@ -86,13 +88,15 @@ def test_missing_boxes_take_nearest_and_none_falls_back_to_full_frame(caplog):
     boxes = np.full((5, 4), np.nan)
     boxes[1] = [1, 1, 2, 2]
     boxes[4] = [4, 4, 5, 5]
-    filled = fill_boxes(boxes, 10, 8, "face", "x.csv")
+    # the original's rule (the default): a frame without landmarks is cropped as the whole frame
+    assert np.array_equal(fill_boxes(boxes, 10, 8, "face", "x.csv", "frame"), boxes, equal_nan=True)
+    filled = fill_boxes(boxes, 10, 8, "face", "x.csv", "nearest")
     assert filled[:, 0].tolist() == [1, 1, 1, 4, 4]
     logger = logging.getLogger("repro")
     propagate, logger.propagate = logger.propagate, True  # get_logger() turns propagation off
     try:
         with caplog.at_level(logging.WARNING, logger="repro"):
-            full = fill_boxes(np.full((3, 4), np.nan), 10, 8, "face", "clip.csv")
+            full = fill_boxes(np.full((3, 4), np.nan), 10, 8, "face", "clip.csv", "nearest")
     finally:
         logger.propagate = propagate
     assert full.tolist() == [[0, 0, 10, 8]] * 3
@@ -128,7 +132,7 @@ def test_streams_crops_and_shared_augmentation(demo_root):
 
 
 def test_mask_covers_lower_face_only(demo_root):
-    ds = EmoReactClips(demo_root, demo_root / "train.csv", "face", 3, show_progress=False)
+    ds = EmoReactClips(demo_root, demo_root / "train.csv", "face", 3, source="mp4", show_progress=False)
     meta = ds.clips[0]
     frame = ds.load_frames(meta, [5])[0]
     xs, ys = meta.landmarks[0][5], meta.landmarks[1][5]
@@ -149,26 +153,90 @@ def _copy_root(demo_root, tmp_path):
 
 def test_bad_input_errors_name_the_file(demo_root, tmp_path):
     root = _copy_root(demo_root, tmp_path)
-    first = read_split_csv(root / "test.csv")[0]
+    first = read_split_csv(root / "test.csv")[1]
     video = root / VIDEO_SUBDIR / first.video
     csv_path = root / VIDEO_SUBDIR / f"{first.video}_openface" / f"{first.stem}.csv"
-    lines = csv_path.read_bytes().split(b"\r\n")
-    csv_path.write_bytes(b"\r\n".join(lines[:5]) + b"\r\n")  # fewer landmark rows than frames
-    with pytest.raises(SystemExit, match=f"{csv_path.name}: 4 landmark rows but the video has 20 frames"):
-        EmoReactClips(root, root / "test.csv", "face", 3, show_progress=False)
-    skipping = EmoReactClips(root, root / "test.csv", "face", 3, skip_bad=True, show_progress=False)
-    assert len(skipping) == 3 and len(skipping.skipped) == 1
     csv_path.write_text("frame, success, x_0\n1, 1, 3\n")
     with pytest.raises(SystemExit, match="missing OpenFace column"):
         EmoReactClips(root, root / "test.csv", "face", 3, show_progress=False)
+    skipping = EmoReactClips(root, root / "test.csv", "face", 3, skip_bad=True, show_progress=False)
+    assert len(skipping) == 3 and len(skipping.skipped) == 1
     video.write_bytes(b"")
     with pytest.raises(SystemExit, match=f"{video.name}: unreadable video"):
-        EmoReactClips(root, root / "test.csv", "fullbody", 3, show_progress=False)
+        EmoReactClips(root, root / "test.csv", "fullbody", 3, source="mp4", show_progress=False)
     video.unlink()
     with pytest.raises(SystemExit, match=f"{video.name}: video file not found"):
-        EmoReactClips(root, root / "test.csv", "fullbody", 3, show_progress=False)
+        EmoReactClips(root, root / "test.csv", "fullbody", 3, source="mp4", show_progress=False)
     with pytest.raises(SystemExit, match="no EmoReact data at .*demo_data"):
         check_data_root(tmp_path / "nowhere")
+    with pytest.raises(SystemExit, match=r"--mask reads the authors' masked frames .*Data_mask/Test_mask.*--draw_mask"):
+        EmoReactClips(root, root / "test.csv", "face", 3, mask=True, source="mp4", show_progress=False)
+
+
+def test_short_openface_and_pose_files_clamp_to_their_last_row(demo_root, tmp_path, caplog):
+    """As the original (dataset.py:131-132): frames past a file's end use its last row; counted in the log."""
+    root = _copy_root(demo_root, tmp_path)
+    first = read_split_csv(root / "test.csv")[1]
+    csv_path = root / VIDEO_SUBDIR / f"{first.video}_openface" / f"{first.stem}.csv"
+    lines = csv_path.read_bytes().split(b"\r\n")
+    csv_path.write_bytes(b"\r\n".join(lines[:5]) + b"\r\n")  # 4 landmark rows for 20 frames
+    hol = root / "Holistic" / f"{first.stem}_hol.txt"
+    pose = hol.read_text().splitlines()[:20]
+    hol.write_text("\n".join(pose[:15]) + "\n")  # a pose section of 15 lines, no hand sections
+    logger = logging.getLogger("repro")
+    propagate, logger.propagate = logger.propagate, True
+    try:
+        with caplog.at_level(logging.INFO, logger="repro"):
+            ds = EmoReactClips(root, root / "test.csv", "fusion", 3, show_progress=False)
+    finally:
+        logger.propagate = propagate
+    assert ds.clamped == {"openface": 16, "holistic": 5}
+    meta = ds.clips[1]
+    assert np.array_equal(meta.face[4:], np.repeat(meta.face[3:4], 16, axis=0), equal_nan=True)
+    assert np.array_equal(meta.body[15:], np.repeat(meta.body[14:15], 5, axis=0), equal_nan=True)
+    assert "16 frame(s) past the end of their openface file" in caplog.text
+
+
+def test_holistic_file_pose_section_only(tmp_path):
+    """prepare_hol_txt.py writes N pose lines, then N left-hand and N right-hand lines: only pose is the body."""
+    path = tmp_path / "clip_hol.txt"
+    pose = ["0.40 0.20 0.60 0.80", "", "0.45 0.25 0.55 0.75"]
+    hands = ["0.01 0.01 0.02 0.02"] * 6
+    path.write_text("\n".join(pose + hands) + "\n")
+    points = read_holistic(path, num_frames=3)
+    assert len(points) == 3 and points[1].shape == (0, 2)
+    assert points[2].tolist() == [[0.45, 0.25], [0.55, 0.75]]
+    # a clip longer than its pose section: the section is still 3 lines, never a hand line
+    assert len(read_holistic(path, num_frames=4)) == 3
+    path.write_text("\n".join(pose + hands[:3]) + "\n")  # pose + one hand section
+    assert len(read_holistic(path, num_frames=3)) == 3
+
+
+def test_original_frame_layout_plain_masked_and_apostrophe_names(demo_root):
+    """Data{_mask}/{Train,Validation,Test}{_mask}/<stem>{_mask}_frames_full/%06d.jpg, as the original reads
+    (dataset.py:236-241); the first demo clip's files are spelled with an apostrophe its CSV row drops."""
+    record = read_split_csv(demo_root / "test.csv")[0]
+    assert "'" not in record.video
+    on_disk = find_file(demo_root / VIDEO_SUBDIR, record.video)
+    assert on_disk.is_file() and "'" in on_disk.name
+    plain = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, split="test", show_progress=False)
+    masked = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, split="test", mask=True,
+                           show_progress=False)
+    assert plain.source == masked.source == "original"
+    assert plain.clips[0].frames_folder.parent.name == "Test"
+    masked_folder = masked.clips[0].frames_folder.name
+    assert masked_folder.endswith("_mask_frames_full") and "'" in masked_folder
+    idx = np.array([5])
+    a, b = plain.load_frames(plain.clips[0], idx)[0], masked.load_frames(masked.clips[0], idx)[0]
+    xs, ys = plain.clips[0].landmarks[0][5], plain.clips[0].landmarks[1][5]
+    mouth = (int(ys[57]), int(xs[57]))
+    assert np.abs(a[mouth].astype(int) - b[mouth].astype(int)).sum() > 60  # the authors' mask hides the mouth
+    eye = (int(ys[37]), int(xs[37]))
+    assert np.abs(a[eye].astype(int) - b[eye].astype(int)).sum() < 30
+    # the same frames as the mp4 (JPEG-close)
+    mp4 = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, split="test", source="mp4", show_progress=False)
+    c = mp4.load_frames(mp4.clips[0], idx)[0]
+    assert np.abs(a.astype(int) - c.astype(int)).mean() < 3
 
 
 def test_mask_geometry_on_real_openface_landmarks(shared):

@@ -52,6 +52,7 @@ def test_dropout_is_applied_in_training_only():
     torch.manual_seed(0)
     model = BodilyTSN("face", "mobilenet_v2", num_segments=2, dropout=0.5, partial_bn=False)
     torch.nn.init.normal_(model.tower("face").head.weight, 0, 0.1)
+    torch.nn.init.zeros_(model.tower("face").head.bias)  # the default init's bias would dwarf the tiny features
     x = torch.randn(2, 1, 2, 3, 32, 32)
     model.train()
     for m in model.modules():  # keep BatchNorm deterministic; only dropout should differ
@@ -89,3 +90,87 @@ def test_pretrained_path_loads_and_bad_path_fails_fast(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(SystemExit, match="other.pth: does not fit this MobileNetV2"):
         build_trunk("mobilenet_v2", tmp_path / "other.pth")
+
+
+# --------------------------------------------------------------------------- the original's weight files
+def _random_like(keys_and_shapes: dict, seed: int) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(shape, generator=g) for k, shape in keys_and_shapes.items()}
+
+
+@pytest.mark.parametrize("shift", [False, True])
+def test_original_affectnet_resnet50_files_load(tmp_path, shift, original_resnet50_file):
+    path = tmp_path / ("TSM_adjusted_resnet50_best.pth" if shift else "adjusted_resnet50_best.pth")
+    state = original_resnet50_file(path, shift, seed=int(shift))
+    model = BodilyTSN("fusion", "resnet50", num_segments=2, shift=shift, pretrained=path)
+    trunk = model.tower("face").trunk
+    net = ".net" if shift else ""
+    assert torch.equal(trunk.conv1.weight, state["features.0.weight"])
+    assert torch.equal(trunk.bn1.running_var, state["features.1.running_var"])
+    assert torch.equal(trunk.layer1[0].conv1.net.weight if shift else trunk.layer1[0].conv1.weight,
+                       state[f"features.4.0.conv1{net}.weight"])
+    assert torch.equal(trunk.layer4[2].bn3.weight, state["features.7.2.bn3.weight"])
+    # a TSM file also fits a plain trunk (the shift has no weights), and a plain one a TSM trunk
+    other = BodilyTSN("face", "resnet50", num_segments=2, shift=not shift, pretrained=path).tower("face").trunk
+    assert torch.equal(other.layer3[1].conv2.weight, state["features.6.1.conv2.weight"])
+
+
+def test_original_mobilenet_face_file_loads(tmp_path):
+    import torchvision
+
+    net = torchvision.models.mobilenet_v2(weights=None)
+    sequential = torch.nn.Sequential(net.features, torch.nn.AdaptiveAvgPool2d(1))
+    shapes = {f"module.features.{k}": v.shape for k, v in sequential.state_dict().items()}
+    shapes.update({"module.classifier.0.weight": (7, 1280), "module.classifier.0.bias": (7,)})
+    state = _random_like(shapes, seed=2)
+    torch.save({"state_dict": state}, tmp_path / "mobilenet_face.pth")
+    trunk, _ = build_trunk("mobilenet_v2", tmp_path / "mobilenet_face.pth")
+    assert torch.equal(trunk.features[0][0].weight, state["module.features.0.0.0.weight"])
+    assert torch.equal(trunk.features[18][1].running_mean, state["module.features.0.18.1.running_mean"])
+
+
+def test_foreign_files_are_refused_naming_the_key(tmp_path, original_resnet50_file):
+    state = original_resnet50_file(tmp_path / "a.pth", False, seed=3)
+    state["features.9.extra"] = torch.zeros(3)
+    torch.save({"state_dict": state}, tmp_path / "extra.pth")
+    with pytest.raises(SystemExit, match=r"extra\.pth: does not fit this ResNet \(1 unexpected keys \(first: "
+                                         r"features\.9\.extra"):
+        build_trunk("resnet50", tmp_path / "extra.pth")
+    del state["features.9.extra"], state["features.7.2.bn3.weight"]
+    torch.save({"state_dict": state}, tmp_path / "short.pth")
+    with pytest.raises(SystemExit, match=r"short\.pth: does not fit this ResNet \(1 missing keys \(first: "
+                                         r"layer4\.2\.bn3\.weight"):
+        build_trunk("resnet50", tmp_path / "short.pth")
+
+
+def test_pretrained_affectnet_resolves_through_the_weights_cache(tmp_path, monkeypatch, original_resnet50_file):
+    from bodily_tsn.model import resolve_pretrained
+
+    monkeypatch.setenv("VISUAL_EMOTION_WEIGHTS", str(tmp_path))
+    with pytest.raises(SystemExit, match=r"--pretrained affectnet: TSM_adjusted_resnet50_best\.pth .* is not at "
+                                         r".*TSM_adjusted_resnet50_best\.pth; download it from https://drive\.google"
+                                         r"\.com/uc\?id=1I3Q9pOAxiFEteF72HeijC8Ef_8ECef3e"):
+        resolve_pretrained("affectnet", "resnet50", shift=True)
+    original_resnet50_file(tmp_path / "adjusted_resnet50_best.pth", False, seed=4)
+    assert resolve_pretrained("affectnet", "resnet50", shift=False) == tmp_path / "adjusted_resnet50_best.pth"
+    with pytest.raises(SystemExit, match=r"mobilenet_face\.pth .*1N0QARm9Zt5TiJ8mBkoZjCLlqm5uqVTqa"):
+        resolve_pretrained("affectnet", "mobilenet_v2", shift=True)
+    assert resolve_pretrained("none", "resnet50", shift=False) is None
+    assert resolve_pretrained(str(tmp_path / "x.pth"), "resnet50", shift=False) == tmp_path / "x.pth"
+
+
+def test_checkpoint_with_pickled_config_object_loads(tmp_path):
+    """filby89's trainer (the original's base/base_trainer.py:206-213) pickles its config object beside the
+    weights: it loads without running any of that class's code."""
+    import subprocess
+    import sys
+
+    (tmp_path / "parse_config.py").write_text("class ConfigParser:\n    def __init__(self, d):\n"
+                                              "        self.config = d\n")
+    script = ("import torch, numpy as np; from parse_config import ConfigParser; "
+              "torch.save({'state_dict': {'features.0.weight': torch.ones(2)}, 'monitor_best': np.float64(0.7), "
+              "'config': ConfigParser({'arch': 'TSN'})}, 'cp.pth')")
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True)
+    from shared_utils.checkpoint import read_state_dict
+
+    assert torch.equal(read_state_dict(tmp_path / "cp.pth")["features.0.weight"], torch.ones(2))

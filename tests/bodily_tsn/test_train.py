@@ -17,7 +17,7 @@ from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
 
 TINY = ["--arch", "mobilenet_v2", "--num_segments", "2", "--crop_size", "32", "--scale_size", "36", "-b", "4",
-        "--no_partialbn", "--lr", "0.01", "--device", "cpu", "--threads", "1"]
+        "--no_partialbn", "--lr", "0.01", "--device", "cpu", "--threads", "1", "--pretrained", "none"]
 
 
 def train(demo_root, out, *extra):
@@ -69,12 +69,17 @@ def test_resume_continues_exactly(demo_root, tmp_path):
         train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--experiment", "straight")
 
 
-def test_missing_data_is_one_clear_error(tmp_path):
+def test_missing_data_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="no EmoReact data at .*python -m bodily_tsn.demo_data"):
         train(tmp_path / "absent", tmp_path, "--input", "fusion", "--shift")
     (tmp_path / "data" / "EmoReact" / "Data" / "AllVideos").mkdir(parents=True)
-    with pytest.raises(SystemExit, match="--pretrained"):
+    monkeypatch.setenv("VISUAL_EMOTION_WEIGHTS", str(tmp_path / "weights"))
+    # the real recipe starts from the original's AffectNet file: offline, one line says where to put it
+    with pytest.raises(SystemExit, match=r"--pretrained affectnet: TSM_adjusted_resnet50_best\.pth .* is not at "):
         reproduce(tmp_path / "data", tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()  # refused before any run folder is made
+    with pytest.raises(SystemExit, match="not none"):
+        reproduce(tmp_path / "data", tmp_path / "runs", pretrained="none")
 
 
 def test_gradcam_per_frame_strip_and_animation(fusion_run, tmp_path):
@@ -103,7 +108,7 @@ def test_frame_tools_are_idempotent_and_match_mp4(demo_root, tmp_path):
     clip = sorted(frames_dir.iterdir())[0]
     assert len(list(clip.glob("*.jpg"))) == 20
     from_mp4 = EmoReactClips(demo_root, demo_root / "test.csv", "fusion", 3, transform=ClipEvalTransform(32),
-                             show_progress=False)
+                             source="mp4", show_progress=False)
     from_jpg = EmoReactClips(demo_root, demo_root / "test.csv", "fusion", 3, transform=ClipEvalTransform(32),
                              frames_dir=frames_dir, show_progress=False)
     assert float((from_mp4[0]["frames"] - from_jpg[0]["frames"]).abs().mean()) < 0.05  # JPEG loss only
@@ -111,7 +116,8 @@ def test_frame_tools_are_idempotent_and_match_mp4(demo_root, tmp_path):
     counts = build_masked(demo_root, masked_dir, frames_dir=frames_dir, show_progress=False)
     assert counts["masked"] == 16 and build_masked(demo_root, masked_dir, show_progress=False)["skipped_done"] == 16
     masked = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, frames_dir=masked_dir, show_progress=False)
-    on_the_fly = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, mask=True, show_progress=False)
+    on_the_fly = EmoReactClips(demo_root, demo_root / "test.csv", "face", 3, draw_mask=True, source="mp4",
+                               show_progress=False)
     idx = masked.sample_indices(0)
     a, b = masked.crops(0, idx)["face"][0], on_the_fly.crops(0, idx)["face"][0]
     assert np.abs(a.astype(int) - b.astype(int)).mean() < 6
@@ -138,3 +144,28 @@ def test_test_only_rescores_the_best_checkpoint(fusion_run, demo_root):
                   "--experiment", "fusion", "--test_only")
     assert again["roc_auc_micro"] == pytest.approx(test["roc_auc_micro"])
     assert again["roc_auc_per_label"] == test["roc_auc_per_label"]
+
+
+def test_original_command_with_config_and_original_weights_trains_on_demo_data(demo_root, tmp_path,
+                                                                             original_resnet50_file):
+    """cd bodily_tsn && python train_EmoReact.py --config EmoReact/config.json --input fusion --shift
+    --pretrained FILE, with a random file in the original's TSM AffectNet layout (shrunk to run in seconds)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    weights = tmp_path / "TSM_adjusted_resnet50_best.pth"
+    original_resnet50_file(weights, shift=True, seed=0)
+    package = Path(__file__).resolve().parents[2] / "bodily_tsn"
+    done = subprocess.run(
+        [sys.executable, "train_EmoReact.py", "--config", "EmoReact/config.json", "--input", "fusion", "--shift",
+         "--pretrained", str(weights), "--data_root", str(demo_root), "--output", str(tmp_path / "runs"),
+         "--epochs", "1", "--crop_size", "32", "--scale_size", "36", "-b", "4", "-j", "0", "-d", "cpu",
+         "--threads", "1"],
+        cwd=package, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = tmp_path / "runs" / "tsm_fusion_resnet50_seg3"
+    record = load_results(run / "results.json")
+    assert record["extra"]["num_segments"] == 3 and record["extra"]["arch"] == "resnet50"
+    log = (run / "log.txt").read_text()
+    assert f"starting weights: {weights}" in log and "frames: original" in log and "dropout none" in log

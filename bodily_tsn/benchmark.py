@@ -58,7 +58,8 @@ def bench_dataset(args, workdir: Path) -> dict:
     out = {}
     for source, folder in (("mp4", None), ("jpeg", frames_dir)):
         ds = EmoReactClips(root, train_csv, args.input, args.num_segments, train=True, frames_dir=folder,
-                           transform=ClipTrainTransform(args.crop_size, args.scale_size), show_progress=False)
+                           source="mp4", transform=ClipTrainTransform(args.crop_size, args.scale_size),
+                           show_progress=False)
         n = min(len(ds), args.clips)
         out[f"{source}_clips_per_s"] = clips_per_second(lambda i, ds=ds: ds[i], n)
     return out

@@ -295,8 +295,8 @@ def main(args) -> dict:
     core = rt.unwrap(model)
     streams = core.streams
 
-    def loader(split, train):
-        return rt.loader(data[split], args.batch_size, train=train, num_workers=args.workers)
+    def loader(split, train):  # the original keeps the last, smaller training batch (drop_last=False)
+        return rt.loader(data[split], args.batch_size, train=train, num_workers=args.workers, drop_last=False)
 
     val_loader, test_loader = loader("val", False), loader("test", False)
     summary = SummaryCSV(run_dir / "summary.csv")

@@ -56,7 +56,9 @@ def test_training_writes_results_and_plots(fusion_run):
 def test_resume_continues_exactly(demo_root, tmp_path):
     train(demo_root, tmp_path, "--input", "face", "--epochs", "2", "--experiment", "straight")
     train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--experiment", "resumed")
-    train(demo_root, tmp_path, "--input", "face", "--epochs", "2", "--experiment", "resumed", "--resume")
+    # the original's spelling: -r PATH (here the run's checkpoint) continues that run
+    last = tmp_path / "resumed" / "checkpoint_last.pt"
+    train(demo_root, tmp_path, "--input", "face", "--epochs", "2", "-r", str(last))
     a = load_checkpoint(tmp_path / "straight" / "checkpoint_last.pt")
     b = load_checkpoint(tmp_path / "resumed" / "checkpoint_last.pt")
     assert a["epoch"] == b["epoch"] == 2
@@ -169,3 +171,13 @@ def test_original_command_with_config_and_original_weights_trains_on_demo_data(d
     assert record["extra"]["num_segments"] == 3 and record["extra"]["arch"] == "resnet50"
     log = (run / "log.txt").read_text()
     assert f"starting weights: {weights}" in log and "frames: original" in log and "dropout none" in log
+
+
+def test_non_finite_numbers_stop_in_one_line(demo_root, tmp_path):
+    from bodily_tsn.train_EmoReact import check_finite
+
+    scores = torch.tensor([[0.1, 0.2], [float("nan"), 0.3]])
+    with pytest.raises(SystemExit, match=r"validation after epoch 3 scores are not finite for 1 of 2 clips"):
+        check_finite({"scores": scores}, "validation after epoch 3")
+    with pytest.raises(SystemExit, match=r"training loss became nan at epoch 0 step \d+; lower the learning rate"):
+        train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--lr", "1e30", "--experiment", "nan")

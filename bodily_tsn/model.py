@@ -127,7 +127,7 @@ def resolve_pretrained(pretrained: str | Path | None, arch: str, shift: bool) ->
         name = {"mobilenet_v2": "affectnet_mobilenet_v2"}.get(arch, "affectnet_tsm_resnet50" if shift
                                                               else "affectnet_resnet50")
     if name in weights.ENTRIES:
-        return weights.resolve(name, f"--pretrained {pretrained}")
+        return weights.resolve(name, f"--pretrained {pretrained}", "--pretrained")
     return Path(name)
 
 

@@ -42,6 +42,8 @@ PORT_CSV_COLUMNS = ["Index", "Folder", "Filename", "Image Size", "BBox", "Catego
                     "Gender", "Age"]
 # The port stores VAD on 1..10 and trains on VAD / 10; predictions are multiplied back by 10.
 VAD_SCALE = 10.0
+# Written by demo_data.py in the dataset root (and copied by mat2py.py into its output): demo, not real, data.
+DEMO_MARKER = "DEMO_DATA.txt"
 # Image sizes of the port's npy cache (context resized whole, body crop resized).
 PORT_CONTEXT_SIZE, PORT_BODY_SIZE = 224, 128
 
@@ -166,8 +168,15 @@ def _check_categories(names: list[str], source: str) -> None:
         raise SystemExit(f"error: {source}: unknown EMOTIC category {unknown[0]!r}")
 
 
-def persons_from_split(split_struct, source: str = "Annotations.mat") -> tuple[list[EmoticPerson], Counter]:
-    """Read one split's 1xN image struct array; return the kept persons and the counts of dropped ones by reason."""
+def persons_from_split(split_struct, source: str = "Annotations.mat", drop_no_category: bool = False
+                       ) -> tuple[list[EmoticPerson], Counter]:
+    """Read one split's 1xN image struct array; return the kept persons and the counts of dropped ones by reason.
+
+    The port's rules (``mat2py.py``): a train person has one annotator (an empty category cell gives no
+    category: kept, all-zero labels; :45-49); a val/test person is dropped when it has no category or no
+    continuous annotator (:104, :126, :196), kept with no category when its ``combined_categories`` is empty
+    (:112-116); a NaN valence/arousal/dominance drops it (:56-60, :134-138), and so does an empty body box
+    (its crop fails, :188-195). ``drop_no_category`` also drops persons with no category (not the port's)."""
     persons: list[EmoticPerson] = []
     dropped: Counter = Counter()
     for image_index, image in enumerate(_records(split_struct)):
@@ -188,14 +197,17 @@ def persons_from_split(split_struct, source: str = "Annotations.mat") -> tuple[l
             bbox = clamp_bbox(_floats(_get(person, "body_bbox"))[:4], width, height)
             annotator_cats = [_strings(_get(r, "categories")) for r in _records(_get(person, "annotations_categories"))]
             if combined:
+                if not annotator_cats or not _records(_get(person, "annotations_continuous")):
+                    dropped["no category or continuous annotator"] += 1
+                    continue
                 categories = _strings(_get(person, "combined_categories"))
                 continuous = _vad(_get(person, "combined_continuous"))
             else:
                 categories = annotator_cats[0] if annotator_cats else []
                 continuous = _vad(_get(person, "annotations_continuous"))
             categories = list(dict.fromkeys(categories))  # de-duplicate, keep order
-            if not categories:
-                dropped["no categories"] += 1
+            if not categories and drop_no_category:
+                dropped["no categories (--drop_no_category)"] += 1
                 continue
             if any(np.isnan(v) for v in continuous):
                 dropped["NaN valence/arousal/dominance"] += 1
@@ -214,8 +226,8 @@ def persons_from_split(split_struct, source: str = "Annotations.mat") -> tuple[l
     return persons, dropped
 
 
-def load_annotations_mat(path: str | Path, splits: Sequence[str] = SPLITS, squeeze_me: bool = False
-                         ) -> dict[str, tuple[list[EmoticPerson], Counter]]:
+def load_annotations_mat(path: str | Path, splits: Sequence[str] = SPLITS, squeeze_me: bool = False,
+                         drop_no_category: bool = False) -> dict[str, tuple[list[EmoticPerson], Counter]]:
     """``{split: (persons, dropped_counts)}`` from the official ``Annotations.mat``."""
     from scipy.io import loadmat
 
@@ -231,7 +243,7 @@ def load_annotations_mat(path: str | Path, splits: Sequence[str] = SPLITS, squee
         if split not in mat:
             raise SystemExit(f"error: {path}: no '{split}' struct array (keys: "
                              f"{', '.join(k for k in mat if not k.startswith('__'))})")
-        out[split] = persons_from_split(mat[split], source=str(path))
+        out[split] = persons_from_split(mat[split], source=str(path), drop_no_category=drop_no_category)
     return out
 
 
@@ -273,9 +285,9 @@ def read_port_csv(path: str | Path) -> list[EmoticPerson]:
                 cont = [float(v) for v in ast.literal_eval(row["Continuous_Labels"])]
             except (ValueError, SyntaxError, TypeError) as exc:
                 raise SystemExit(f"error: {path}: line {line}: cannot parse a list cell ({exc})") from None
-            if len(size) != 2 or len(bbox) != 4 or len(cont) != 3 or not cats:
-                raise SystemExit(f"error: {path}: line {line}: expected 2 image-size values, 4 box values, "
-                                 "3 continuous values and at least one category")
+            if len(size) != 2 or len(bbox) != 4 or len(cont) != 3:
+                raise SystemExit(f"error: {path}: line {line}: expected 2 image-size values, 4 box values and "
+                                 "3 continuous values")  # no category ([]) is allowed: the port writes such rows
             _check_categories(cats, f"{path}: line {line}")
             persons.append(EmoticPerson(
                 folder=row["Folder"], filename=row["Filename"], image_size=(size[0], size[1]),
@@ -287,8 +299,9 @@ def read_port_csv(path: str | Path) -> list[EmoticPerson]:
 
 # --------------------------------------------------------------------------- images and crops
 def read_rgb(path: str | Path) -> np.ndarray:
-    """HxWx3 uint8 RGB; a missing or undecodable file is one clear error naming it."""
-    return read_image(path, "RGB")
+    """HxWx3 uint8 RGB decoded as the port does (``cv2.imread``, mat2py.py:187: EXIF orientation applied);
+    a missing or undecodable file is one clear error naming it."""
+    return read_image(path, "RGB", decoder="opencv")
 
 
 def context_and_body(image: np.ndarray, bbox: Sequence[int], context_size: int, body_size: int

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from emotic_context.dataset import CATEGORIES
+from emotic_context.dataset import CATEGORIES, DEMO_MARKER
+from shared_utils.checkpoint import atomic_write_text
 
 FOLDERS = ("mscoco/images", "framesdb/images", "ade20k/images", "emodb_small/images")
 NUM_SCENES, NUM_PERSON_KINDS = 7, 6
@@ -209,6 +210,7 @@ def generate(out: str | Path, persons: dict[str, int] | None = None, seed: int =
     splits = {split: make_split(rng, split, n, out / "emotic", drop_fraction, size_range)
               for split, n in persons.items()}
     write_annotations_mat(out / "Annotations" / "Annotations.mat", splits)
+    atomic_write_text(out / DEMO_MARKER, f"emotic_context demo data: seed={seed} persons={persons}\n")
     return out
 
 

@@ -91,7 +91,7 @@ def emotic_metrics(cat_true: np.ndarray, cat_scores: np.ndarray, vad_true: np.nd
     out.update({f"vad_mae/{name}": mae[name] for name in VAD_NAMES})
     out.update({f"ap_percent/{name}": None if v is None else 100.0 * v for name, v in ap.items()})
     if thresholds is not None:
-        predicted = cat_scores >= thresholds[None, :]
+        predicted = cat_scores > thresholds[None, :]  # as inference, and the port's torch.gt (inference.py:73)
         truth = cat_true > 0.5
         tp = (predicted & truth).sum(0)
         f1 = 2 * tp / np.maximum(predicted.sum(0) + truth.sum(0), 1)

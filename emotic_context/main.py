@@ -27,6 +27,7 @@ from PIL import Image  # noqa: E402
 import emotic_context  # noqa: E402,F401  (imports shared_utils before torchvision)
 from emotic_context.dataset import (  # noqa: E402
     CATEGORIES,
+    DEMO_MARKER,
     PORT_BODY_SIZE,
     PORT_CONTEXT_SIZE,
     VAD_NAMES,
@@ -49,7 +50,7 @@ from emotic_context.evaluation import (  # noqa: E402
     validation_thresholds,
 )
 from emotic_context.losses import ContinuousLoss, DiscreteLoss  # noqa: E402
-from emotic_context.model import EmoticModel  # noqa: E402
+from emotic_context.model import EmoticModel, resolve_weights  # noqa: E402
 from emotic_context.presets import stream_transforms  # noqa: E402
 from shared_utils import plotting  # noqa: E402
 from shared_utils.checkpoint import (  # noqa: E402
@@ -89,13 +90,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--experiment_path", default=None,
                         help="run folder (the port's flag); same as --output PARENT --experiment NAME")
     parser.add_argument("--data_kind", default="auto", choices=["auto", "demo", "real"],
-                        help="recorded in results.json; auto: demo when the files are the demo generator's")
+                        help="recorded in results.json; auto: demo when DATA_PATH holds demo_data.py's marker")
     # model (the port's flags)
     parser.add_argument("--context_model", default="resnet18", choices=["resnet18", "resnet50"])
     parser.add_argument("--body_model", default="resnet18", choices=["resnet18", "resnet50"])
-    parser.add_argument("--context_weights", default=None, help="local ResNet state_dict for the context trunk "
-                                                                "(the port uses Places365)")
-    parser.add_argument("--body_weights", default=None, help="local ResNet state_dict for the body trunk (ImageNet)")
+    parser.add_argument("--context_weights", default="places365",
+                        help="context trunk start: places365 (the port's, prepare_models.py:15-42, from the weights "
+                             "cache), none (random), or a file")
+    parser.add_argument("--body_weights", default="imagenet",
+                        help="body trunk start: imagenet (the port's, prepare_models.py:49), none, or a file")
+    parser.add_argument("--freeze_trunks", action="store_true",
+                        help="train only the fusion head; the trunks stay in train mode, so their BatchNorm "
+                             "statistics still update (the port's Colab_train_emotic.ipynb, cells 22 and 24)")
     parser.add_argument("--mask_body", action=argparse.BooleanOptionalAction, default=False,
                         help="black out the person in the context image")
     parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE,
@@ -110,6 +116,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr_gamma", type=float, default=0.1)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch_size", type=int, default=52, help="the port: twice the number of categories")
+    parser.add_argument("--drop_last", action="store_true",
+                        help="drop the last incomplete training batch (the notebook's DataLoader; main.py keeps it)")
+    parser.add_argument("--select_by", default="last", choices=["last", "val_loss", "val_map"],
+                        help="the model kept and tested: the last epoch's (the port's train.py:129-131), the "
+                             "lowest validation loss (the notebook, cell 24) or the best validation mAP")
     parser.add_argument("--jitter", type=float, default=0.4, help="colour-jitter strength (0 disables)")
     # losses (the port's flags)
     parser.add_argument("--cat_loss_weight", type=float, default=0.5)
@@ -121,8 +132,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", default=None, help="weights for test/inference (default: the run's best)")
     parser.add_argument("--inference_file", default=None, help="lines 'path x1 y1 x2 y2'")
     parser.add_argument("--inference_output", default=None, help="default: RUN/inference_results.csv")
-    parser.add_argument("--thresholds", default=None, help="26 thresholds (.npy/.json/.mat, e.g. the authors' "
-                                                           "thresholds_rkosti.mat); default RUN/val_thresholds.npy")
+    parser.add_argument("--inference_port_output", default=None,
+                        help="the same predictions in the port's format, 'path cat ... v a d' a line "
+                             "(its inference.py:117-135); default RUN/inference_list.txt")
+    parser.add_argument("--thresholds", default=None,
+                        help="26 thresholds (.npy/.json/.mat); default RUN/val_thresholds.npy. The authors' "
+                             "thresholds_rkosti.mat were set on their Torch model's outputs, not this model's")
     parser.add_argument("--on_bad_row", default="skip", choices=["skip", "fail"],
                         help="inference: report a bad row (with its line number) and skip it, or stop")
     add_runtime_args(parser)
@@ -158,15 +173,10 @@ def build_dataset(args, arch: dict, split: str, train: bool):
 
 
 def data_kind(args) -> str:
+    """``demo`` when the cache was made from demo_data.py's output (its marker file), else ``real``."""
     if args.data_kind != "auto":
         return args.data_kind
-    csv_path = Path(args.data_path) / "test.csv" if args.data_path else None
-    if csv_path is not None and csv_path.is_file():
-        with csv_path.open() as handle:
-            next(handle, None)
-            first = next(handle, "")
-        return "demo" if ",demo_test_" in first else "real"
-    return "real"
+    return "demo" if args.data_path and (Path(args.data_path) / DEMO_MARKER).is_file() else "real"
 
 
 def arch_from_args(args, dataset=None) -> dict:
@@ -206,6 +216,20 @@ def loss_function(args, train_cat_counts):
     return loss_fn
 
 
+def validation_loss(args, preds: dict[str, np.ndarray], train_cat_counts) -> float:
+    """The training loss on validation, summed over batches of ``--batch_size`` in order, as the port's
+    notebook does to pick its model (cell 24; dynamic weights depend on each batch's labels)."""
+    discrete = DiscreteLoss(args.discrete_loss_weight_type, train_counts=train_cat_counts)
+    continuous = ContinuousLoss(args.continuous_loss_type, args.cont_margin)
+    total = 0.0
+    for start in range(0, len(preds["cat_true"]), args.batch_size):
+        part = {k: torch.from_numpy(np.asarray(v[start:start + args.batch_size], dtype=np.float32))
+                for k, v in preds.items()}
+        total += float(args.cat_loss_weight * discrete(part["cat_scores"], part["cat_true"])
+                       + args.cont_loss_weight * continuous(part["vad_pred"], part["vad_true"]))
+    return total
+
+
 def predict_fn(model, batch, rt):
     context, body, cat, cont = batch
     pred_cat, pred_cont = model(rt.to_device(context), rt.to_device(body))
@@ -219,12 +243,18 @@ def predictions(model, dataset, args, rt, desc: str) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- train
-def train(args, rt: Runtime, run_dir: Path, log) -> None:
+def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
     train_set = build_dataset(args, arch_from_args(args), "train", train=True)
     arch = arch_from_args(args, train_set)
     val_set = build_dataset(args, arch, "val", train=False)
     log.info(f"train {len(train_set)} persons, val {len(val_set)}; {rt.describe()}")
-    model = EmoticModel(args.context_model, args.body_model, args.context_weights, args.body_weights)
+    log.info(f"context trunk from {trunk_weights[0] or 'random weights'}, body trunk from "
+             f"{trunk_weights[1] or 'random weights'}; trunks {'frozen' if args.freeze_trunks else 'trained'}; "
+             f"model kept: {args.select_by}")
+    model = EmoticModel(args.context_model, args.body_model, *trunk_weights)
+    if args.freeze_trunks:  # as the notebook: no gradient, but still train mode (BatchNorm statistics update)
+        for trunk in (model.context_trunk, model.body_trunk):
+            trunk.requires_grad_(False)
     model = rt.prepare_model(model)
     params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "adam":
@@ -233,10 +263,12 @@ def train(args, rt: Runtime, run_dir: Path, log) -> None:
         optimizer = torch.optim.SGD(params, lr=args.learning_rate, momentum=args.momentum,
                                     weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=args.lr_gamma)
-    loss_fn = loss_function(args, train_set.cat_labels.sum(axis=0))
+    train_counts = train_set.cat_labels.sum(axis=0)
+    loss_fn = loss_function(args, train_counts)
     loader = rt.loader(train_set, args.batch_size, train=True, num_workers=args.workers,
-                       drop_last=len(train_set) > args.batch_size)
-    tracker = BestTracker("val_mAP_percent", mode="max")
+                       drop_last=args.drop_last and len(train_set) > args.batch_size)
+    tracker = BestTracker({"val_map": "val_mAP_percent", "val_loss": "val_loss"}.get(args.select_by, "epoch"),
+                          mode="min" if args.select_by == "val_loss" else "max")
     summary = SummaryCSV(run_dir / "summary.csv")
     start_epoch = 0
     if args.resume:
@@ -251,8 +283,12 @@ def train(args, rt: Runtime, run_dir: Path, log) -> None:
         scheduler.step()
         preds = predictions(model, val_set, args, rt, desc=f"epoch {epoch} val")
         val = emotic_metrics(preds["cat_true"], preds["cat_scores"], preds["vad_true"], preds["vad_pred"])
-        row = {"epoch": epoch + 1, **stats, "val_mAP_percent": val["mAP_percent"], "val_vad_mae": val["vad_mae"]}
-        improved = tracker.update(val["mAP_percent"] if val["mAP_percent"] is not None else float("-inf"), epoch + 1)
+        val_loss = validation_loss(args, preds, train_counts)
+        row = {"epoch": epoch + 1, **stats, "val_loss": val_loss, "val_mAP_percent": val["mAP_percent"],
+               "val_vad_mae": val["vad_mae"]}
+        score = {"val_map": val["mAP_percent"] if val["mAP_percent"] is not None else float("-inf"),
+                 "val_loss": val_loss}.get(args.select_by, float(epoch + 1))
+        improved = tracker.update(score, epoch + 1)
         log.info(f"epoch {epoch + 1}/{args.epochs} train_loss {stats['train_loss']:.4f} val mAP "
                  f"{val['mAP_percent']:.2f}% val VAD MAE {val['vad_mae']:.3f}" + (" (best)" if improved else ""))
         if rt.is_main:
@@ -271,7 +307,7 @@ def train(args, rt: Runtime, run_dir: Path, log) -> None:
     preds = predictions(best, val_set, args, rt, desc="val thresholds")
     if rt.is_main:
         save_thresholds(run_dir, validation_thresholds(preds["cat_true"], preds["cat_scores"]))
-    log.info(f"best val mAP {tracker.best:.2f}% at epoch {tracker.best_epoch}; thresholds in {run_dir}")
+    log.info(f"model kept ({args.select_by}): epoch {tracker.best_epoch}; thresholds in {run_dir}")
 
 
 # --------------------------------------------------------------------------- test
@@ -353,7 +389,7 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
     thresholds_path = Path(args.thresholds) if args.thresholds else run_dir / "val_thresholds.npy"
     thresholds = load_thresholds(thresholds_path)
     context_tf, body_tf = stream_transforms(train=False)
-    rows, problems = [], 0
+    rows, port_lines, problems = [], [], 0
     image_dir = Path(args.image_dir) if args.image_dir else None
     for number, image_path, box, error in parse_inference_rows(list_path, image_dir):
         if error is None:
@@ -381,10 +417,13 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
         scores, vad = cat[0].float().cpu().numpy(), cont[0].float().cpu().numpy() * VAD_SCALE
         chosen = [name for name, s, t in zip(CATEGORIES, scores, thresholds) if s > t]
         rows.append([number, str(image_path), *clamped, ";".join(chosen), *(f"{v:.3f}" for v in vad)])
+        port_lines.append(" ".join([str(image_path), *chosen, *(f"{v:.4f}" for v in vad)]))
         log.info(f"{image_path} {list(clamped)}: {', '.join(chosen) or '(none above threshold)'}; "
                  f"V {vad[0]:.2f} A {vad[1]:.2f} D {vad[2]:.2f}")
     out = Path(args.inference_output) if args.inference_output else run_dir / "inference_results.csv"
     atomic_write_csv(out, ["line", "path", "x1", "y1", "x2", "y2", "categories", *VAD_NAMES], rows)
+    port_out = Path(args.inference_port_output) if args.inference_port_output else run_dir / "inference_list.txt"
+    atomic_write_text(port_out, "".join(line + "\n" for line in port_lines))
     log.info(f"wrote {len(rows)} prediction(s) to {out} ({problems} bad row(s) skipped; thresholds "
              f"{thresholds_path})")
     return out
@@ -393,6 +432,10 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
 # --------------------------------------------------------------------------- entry point
 def main(args: argparse.Namespace):
     output, experiment = resolve_run_location(args)
+    if args.mode in ("train", "train_test"):  # before any run folder exists: a missing input is one line
+        require_data_path(args)
+        trunk_weights = (resolve_weights(args.context_weights, args.context_model, "--context_weights"),
+                         resolve_weights(args.body_weights, args.body_model, "--body_weights"))
     rt = Runtime.from_namespace(args)
     result = None
     try:
@@ -401,9 +444,11 @@ def main(args: argparse.Namespace):
             if rt.is_main:
                 save_args(run_dir, args)
             log = get_logger(run_dir, rt.is_main)
-            train(args, rt, run_dir, log)
+            train(args, rt, run_dir, log, trunk_weights)
         else:
             run_dir = output / experiment
+            if not run_dir.is_dir() and args.checkpoint and Path(args.checkpoint).is_file() and rt.is_main:
+                run_dir.mkdir(parents=True)  # a new folder for the outputs of a given checkpoint (a converted one)
             if not run_dir.is_dir():
                 raise SystemExit(f"error: {run_dir}: run folder not found (train first, or give --experiment_path)")
             log = get_logger(run_dir, rt.is_main)

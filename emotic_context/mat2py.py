@@ -3,12 +3,13 @@
     python mat2py.py --data_dir DATA [--save_dir_name emotic_pre] [--label all] [--generate_npy]
     python mat2py.py --data_dir DATA --from_csv [--generate_npy]     # start from the port's CSVs instead
 
-Reads ``DATA/Annotations/Annotations.mat`` (images in ``DATA/emotic``), clamps boxes to the image,
-drops persons with no category or a NaN valence/arousal/dominance (and, with ``--generate_npy``,
-persons whose image file is missing), prints how many were dropped and why, and writes
-``DATA/<save_dir_name>/{train,val,test}.csv``. With ``--generate_npy`` it also writes
-``<split>_{context,body,cat,cont,bbox}_arr.npy`` streaming, one person at a time, so peak memory
-does not grow with the number of images (see ``bench_preprocess.py``).
+Reads ``DATA/Annotations/Annotations.mat`` (images in ``DATA/emotic``), clamps boxes to the image and
+keeps persons by the port's rules (``dataset.persons_from_split``: persons with no category are kept with
+all-zero labels, as the port keeps them; ``--drop_no_category`` drops them), drops persons whose image
+file is missing (as the port, which reads every image), prints how many were dropped and why, and writes
+``DATA/<save_dir_name>/{train,val,test}.csv``. With ``--from_csv`` the input CSVs are never rewritten.
+With ``--generate_npy`` it also writes ``<split>_{context,body,cat,cont,bbox}_arr.npy`` streaming, one
+person at a time, so peak memory does not grow with the number of images (see ``bench_preprocess.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if __package__ in (None, ""):  # `cd emotic_context && python mat2py.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotic_context.dataset import (  # noqa: E402
+    DEMO_MARKER,
     PORT_BODY_SIZE,
     PORT_CONTEXT_SIZE,
     SPLITS,
@@ -31,6 +33,7 @@ from emotic_context.dataset import (  # noqa: E402
     write_cache,
     write_port_csv,
 )
+from shared_utils.checkpoint import atomic_write_text  # noqa: E402
 from shared_utils.runtime import progress  # noqa: E402
 
 
@@ -47,6 +50,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--annotations", default=None, help="Annotations.mat path (default DATA/Annotations/...)")
     parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE, help="context side in the cache")
     parser.add_argument("--body_size", type=int, default=PORT_BODY_SIZE, help="body crop side in the cache")
+    parser.add_argument("--drop_no_category", action="store_true",
+                        help="drop persons with no category (the port keeps them, with all-zero labels)")
     return parser
 
 
@@ -61,23 +66,33 @@ def main(args: argparse.Namespace) -> dict[str, int]:
         by_split = {split: (read_port_csv(csv_dir / f"{split}.csv"), Counter()) for split in splits}
     else:
         annotations = Path(args.annotations) if args.annotations else data_dir / "Annotations" / "Annotations.mat"
-        by_split = load_annotations_mat(annotations, splits)
+        by_split = load_annotations_mat(annotations, splits, drop_no_category=args.drop_no_category)
     save_dir.mkdir(parents=True, exist_ok=True)
+    if (data_dir / DEMO_MARKER).is_file():  # results from this cache are recorded as demo results
+        atomic_write_text(save_dir / DEMO_MARKER, (data_dir / DEMO_MARKER).read_text())
     kept_counts = {}
     for split in splits:
         persons, dropped = by_split[split]
-        if args.generate_npy:
-            present = [p for p in persons if (image_root / p.folder / p.filename).is_file()]
-            if len(present) < len(persons):
-                first = next(p for p in persons if not (image_root / p.folder / p.filename).is_file())
-                print(f"{split}: {len(persons) - len(present)} image file(s) missing, e.g. "
-                      f"{image_root / first.relative_path}")
-                dropped["image file missing"] += len(persons) - len(present)
-            persons = present
+        if args.drop_no_category and args.from_csv:
+            dropped["no categories (--drop_no_category)"] += sum(not p.categories for p in persons)
+            persons = [p for p in persons if p.categories]
+        present = [p for p in persons if (image_root / p.folder / p.filename).is_file()]  # mat2py.py:181-185
+        if len(present) < len(persons):
+            first = next(p for p in persons if not (image_root / p.folder / p.filename).is_file())
+            print(f"{split}: {len(persons) - len(present)} image file(s) missing, e.g. "
+                  f"{image_root / first.relative_path}")
+            dropped["image file missing"] += len(persons) - len(present)
+        persons = present
         reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(dropped.items())) or "none"
         print(f"{split}: kept {len(persons)} persons; dropped {sum(dropped.values())} ({reasons})")
-        if not args.from_csv or sum(dropped.values()):
-            print(f"{split}: wrote {write_port_csv(save_dir / f'{split}.csv', persons)}")
+        out_csv = save_dir / f"{split}.csv"
+        source_csv = (Path(args.csv_dir) if args.csv_dir else save_dir) / f"{split}.csv" if args.from_csv else None
+        if source_csv is not None and out_csv.resolve() == source_csv.resolve():
+            if sum(dropped.values()):
+                print(f"{split}: {out_csv} is the input and is left as it is; the cache holds the "
+                      f"{len(persons)} kept persons")
+        else:
+            print(f"{split}: wrote {write_port_csv(out_csv, persons)}")
         if args.generate_npy:
             write_cache(persons, image_root, save_dir, split, args.context_size, args.body_size,
                         progress_fn=lambda items, s=split: progress(items, desc=f"{s} cache", total=len(items)))

@@ -4,8 +4,9 @@
 As in the paper and the port: each trunk is a ResNet without its classifier (global-average-pooled
 features), the features are concatenated, fused by ``Linear -> BatchNorm -> ReLU -> Dropout`` to 256
 units, and two linear heads read the fused vector. The port initialises the context trunk from
-Places365 and the body trunk from ImageNet; nothing can be downloaded here, so both start random
-unless ``--context_weights`` / ``--body_weights`` name local files.
+Places365 and the body trunk from ImageNet (``prepare_models.py``): ``--context_weights places365`` /
+``--body_weights imagenet`` resolve those files through the weights cache (``shared_utils.weights``;
+nothing is downloaded), a path names a local file, ``none`` starts from random weights.
 """
 
 from __future__ import annotations
@@ -17,13 +18,25 @@ from torch import nn
 from torchvision import models
 
 from emotic_context.dataset import CATEGORIES
+from shared_utils import weights as registry
 from shared_utils.checkpoint import load_pretrained_weights
 
 TRUNKS = {"resnet18": (models.resnet18, 512), "resnet50": (models.resnet50, 2048)}
 
 
+def resolve_weights(weights: str | Path | None, arch: str, option: str) -> Path | None:
+    """``places365`` / ``imagenet`` -> the port's file for ``arch`` from the weights cache; ``none`` / None ->
+    random init; anything else is a path."""
+    if weights is None or str(weights).lower() == "none":
+        return None
+    if str(weights) in ("places365", "imagenet"):
+        return registry.resolve(f"{weights}_{arch}", f"{option} {weights}", option)
+    return Path(weights)
+
+
 def build_trunk(arch: str, weights: str | Path | None = None, what: str = "trunk") -> tuple[nn.Module, int]:
-    """A ResNet whose forward returns pooled features; ``(trunk, feature_dim)``."""
+    """A ResNet whose forward returns pooled features; ``(trunk, feature_dim)``. ``weights``: a resolved
+    file (torchvision's or the Places365 release, ``module.`` prefixes and its 365-way fc ignored)."""
     if arch not in TRUNKS:
         raise SystemExit(f"error: unknown trunk {arch!r}; choose from {', '.join(TRUNKS)}")
     constructor, dim = TRUNKS[arch]

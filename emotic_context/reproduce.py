@@ -1,7 +1,9 @@
 """``python -m emotic_context.reproduce --data-root DIR --out runs/emotic_context``
 
 With ``DIR/emotic`` (holding ``emotic/`` and ``Annotations/Annotations.mat``) it runs the port's
-recipe (``configs/emotic_port.yaml``: mat2py at 224/128 px, then train + test). Without it, it
+recipes (mat2py at 224/128 px, then train + test): ``configs/emotic_port.yaml`` (main.py) and
+``configs/emotic_port_colab.yaml`` (the notebook that printed the port's 25.27 mAP), both from the
+Places365 / ImageNet trunks of the weights cache; it refuses to start without them. Without it, it
 writes the demo dataset under ``OUT/demo_data`` (reused when there) and runs the short demo recipe
 (``configs/demo.yaml``, 32 px inputs) into ``OUT/emotic_r18_body_context``; results.json says
 ``data: "demo"``.
@@ -16,6 +18,7 @@ from pathlib import Path
 import emotic_context  # noqa: F401
 from emotic_context import demo_data, mat2py
 from emotic_context import main as emotic_main
+from shared_utils import weights as registry
 from shared_utils.runs import parse_args_with_config
 
 HERE = Path(__file__).resolve().parent
@@ -28,10 +31,17 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
     dataset = data_root / "emotic"
     start = time.perf_counter()
     if (dataset / "Annotations" / "Annotations.mat").is_file():
+        for name in ("places365_resnet18", "imagenet_resnet18"):  # one line naming a missing file, before anything
+            registry.resolve(name, f"emotic_context reproduce on real data needs {name}")
         cache = dataset / "emotic_pre"
         if not (cache / "test_context_arr.npy").is_file():
             mat2py.main(mat2py.get_args_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))
-        config, kind, overwrite = HERE / "configs" / "emotic_port.yaml", "real", []
+        for config, name in (("emotic_port.yaml", "port_main"), ("emotic_port_colab.yaml", "port_colab")):
+            argv = ["--config", str(HERE / "configs" / config), "--mode", "train_test", "--data_path", str(cache),
+                    "--experiment_path", str(out / name), "--data_kind", "real", "--workers", str(workers)]
+            emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
+        print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out}")
+        return out
     else:
         print(f"emotic_context: no EMOTIC at {dataset} (see emotic_context/README.md to get it); running on demo data")
         dataset = out / "demo_data"

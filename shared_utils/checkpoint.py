@@ -13,6 +13,7 @@ import io
 import os
 import pickle
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -185,25 +186,120 @@ def _first_line(exc: BaseException) -> str:
 
 # numpy scalars and dtypes, as torch's documentation allows them for weights_only loading
 _NUMPY_GLOBALS = ("numpy._core.multiarray.scalar", "numpy.core.multiarray.scalar", "numpy.dtype")
+_UNSUPPORTED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 
 
-def load_weights_only(path: str | Path) -> Any:
-    """``torch.load(weights_only=True)``, also for a training checkpoint that pickles objects of its own
-    code beside the tensors (e.g. filby89's trainer saves its ``config`` object): such classes are mapped to
-    inert stand-ins (nothing of theirs runs), numpy scalars are allowed; any callable stays forbidden."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+class PickledObject:
+    """Inert stand-in for an object of a class a checkpoint names but that is not loaded (a trainer's config,
+    a whole pickled ``nn.Module``): it only keeps the pickled state (``state``, ``args``); no code of the
+    original class runs."""
+
+    pickled_class = ""
+
+    def __new__(cls, *args, **kwargs):
+        inst = object.__new__(cls)
+        inst.args, inst.state = args, None
+        return inst
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __repr__(self):
+        return f"<pickled {self.pickled_class}>"
+
+
+def _stand_in(name: str) -> type:
+    module, _, attr = name.rpartition(".")
+    return type(attr, (PickledObject,), {"__module__": module, "pickled_class": name})
+
+
+class _TensorsOnlyUnpickler(pickle.Unpickler):
+    """For torch's legacy .tar format, which ``weights_only=True`` refuses: tensors, storages and ordered
+    dicts only (torch's loader supplies the storages), any other global refused."""
+
+    ALLOWED = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor"),
+               ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
+               ("torch", "Size"), ("torch", "device")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED or (module == "torch" and name.endswith(("Storage", "Tensor"))):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {module}.{name} (legacy .tar checkpoint)")
+
+
+class _TensorsOnlyPickleModule:
+    Unpickler = _TensorsOnlyUnpickler
+
+    @staticmethod
+    def load(file, **kwargs):
+        return _TensorsOnlyUnpickler(file, **kwargs).load()
+
+
+def load_weights_only(path: str | Path, allow_class=None) -> Any:
+    """``torch.load(weights_only=True)``, also for files the plain call refuses, without running their code:
+
+    - a checkpoint that pickles objects of classes torch does not allow (a trainer's ``config`` object,
+      a whole ``nn.Module`` saved with ``torch.save(model)``): each such class becomes a
+      :class:`PickledObject` that keeps only the pickled state; ``allow_class(name) -> bool``, when given,
+      refuses classes it does not accept;
+    - numpy scalars (torch's documented allowance), Python 2 pickles (latin-1), and torch's legacy .tar
+      format (tensors only).
+    """
+    stand_ins: dict[str, type] = {}
     allowed: list = [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith("DType")]
-    for name in names:
-        module, _, attr = name.rpartition(".")
-        if name in _NUMPY_GLOBALS:
-            allowed.append((getattr(importlib.import_module(module), attr), name))
-        else:
-            allowed.append((type(attr, (), {"__module__": module, "__setstate__": lambda self, state: None}), name))
-    with torch.serialization.safe_globals(allowed):
-        return torch.load(path, map_location="cpu", weights_only=True)
+    allowed += [(obj, name) for name in _NUMPY_GLOBALS if (obj := _resolve(name)) is not None]
+    encoding = {}
+    for _ in range(200):  # each round admits one more class the file names
+        try:
+            with torch.serialization.safe_globals(allowed + [(cls, n) for n, cls in stand_ins.items()]):
+                return torch.load(path, map_location="cpu", weights_only=True, **encoding)
+        except UnicodeDecodeError:
+            if encoding:
+                raise
+            encoding = {"encoding": "latin1"}
+        except RuntimeError as exc:
+            if "legacy .tar format" not in str(exc):
+                raise
+            return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_TensorsOnlyPickleModule,
+                              **encoding)
+        except pickle.UnpicklingError as exc:
+            match = _UNSUPPORTED.search(str(exc))
+            if not match or match.group(1) in stand_ins:
+                raise
+            name = match.group(1)
+            if allow_class is not None and not allow_class(name):
+                raise pickle.UnpicklingError(f"the file names class {name}, which is not accepted here") from None
+            stand_ins[name] = _stand_in(name)
+    raise pickle.UnpicklingError("too many classes named in the file")
+
+
+def _resolve(name: str) -> Any:
+    """The object a dotted name refers to, or None (numpy 1 and 2 name their scalar helpers differently)."""
+    module, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return None
+
+
+def module_state_dict(obj: Any, prefix: str = "") -> dict[str, torch.Tensor]:
+    """The state_dict of a whole ``nn.Module`` loaded as :class:`PickledObject` stand-ins: parameters and
+    buffers gathered from the pickled ``_parameters`` / ``_buffers`` / ``_modules`` as ``nn.Module`` does."""
+    state = obj.state if isinstance(obj, PickledObject) else None
+    if not isinstance(state, dict) or "_modules" not in state:
+        raise ValueError(f"not a pickled nn.Module: {obj!r}")
+    out: dict[str, torch.Tensor] = {}
+    for group in ("_parameters", "_buffers"):
+        for name, value in (state.get(group) or {}).items():
+            if value is not None and name not in state.get("_non_persistent_buffers_set", set()):
+                out[prefix + name] = value.detach() if isinstance(value, torch.Tensor) else value
+    for name, child in (state.get("_modules") or {}).items():
+        if child is not None:
+            out.update(module_state_dict(child, f"{prefix}{name}."))
+    return out
 
 
 def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[str, torch.Tensor]:
@@ -239,10 +335,12 @@ def load_state_dict_checked(
 
     Every parameter and buffer of ``module`` must be in ``state`` with the same shape, except those under
     ``keep_init`` prefixes, which load only when present with the same shape and otherwise keep their
-    initialisation (a head the module replaces).  Keys of the file that the module lacks are ignored, or
-    with ``unexpected_ok=False`` refused."""
+    initialisation (a head the module replaces; BatchNorm's ``num_batches_tracked``, which old files lack).
+    Keys of the file that the module lacks are ignored, or with ``unexpected_ok=False`` refused."""
     own = module.state_dict()
-    required = [k for k in own if not k.startswith(keep_init)] if keep_init else list(own)
+    # BatchNorm's num_batches_tracked appeared in PyTorch 0.4: files saved before (the 2017 Places365 release)
+    # lack it; it only matters for momentum=None, and loads when present.
+    required = [k for k in own if not k.startswith(keep_init) and not k.endswith(".num_batches_tracked")]
     missing = sorted(k for k in required if k not in state)
     wrong = sorted(k for k in required if k in state and tuple(state[k].shape) != tuple(own[k].shape))
     unexpected = [] if unexpected_ok else sorted(k for k in state if k not in own)

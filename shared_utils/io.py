@@ -18,11 +18,23 @@ def require_path(path: str | Path, what: str, hint: str = "", kind: str = "any")
     return path
 
 
-def read_image(path: str | Path, mode: str = "RGB") -> np.ndarray:
-    """Decode an image with PIL into a uint8 array (HxWx3 for RGB, HxW for L)."""
+def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.ndarray:
+    """Decode an image into a uint8 array (HxWx3 for RGB, HxW for L).
+
+    ``decoder="opencv"`` decodes as ``cv2.imread`` does, which applies the EXIF orientation (PIL does not):
+    for reproductions whose original read its images with OpenCV."""
+    path = Path(path)
+    if decoder == "opencv":
+        import cv2
+
+        if not path.is_file():
+            raise SystemExit(f"error: image {path} does not exist")
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if mode == "L" else cv2.IMREAD_COLOR)
+        if image is None:
+            raise SystemExit(f"error: cannot read image {path}: OpenCV could not decode it")
+        return image if mode == "L" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert(mode))

@@ -35,6 +35,8 @@ class WeightsEntry:
 
 
 _BODILY = "nkegke/deep-affective-bodily-expression-recognition EmoReact/models.py"
+_PORT = "Tandon-A/emotic"
+_TV = "https://download.pytorch.org/models"
 ENTRIES: dict[str, WeightsEntry] = {e.name: e for e in (
     WeightsEntry("affectnet_resnet50", "adjusted_resnet50_best.pth",
                  "ResNet-50 trained on AffectNet, the bodily work's starting point without --shift",
@@ -45,6 +47,21 @@ ENTRIES: dict[str, WeightsEntry] = {e.name: e for e in (
     WeightsEntry("affectnet_mobilenet_v2", "mobilenet_face.pth",
                  "MobileNetV2 trained on AffectNet, the bodily work's starting point for --arch mobilenet_v2",
                  "drive:1N0QARm9Zt5TiJ8mBkoZjCLlqm5uqVTqa", f"{_BODILY}:160-164", "bodily_tsn", "mobilenet_v2"),
+    WeightsEntry("places365_resnet18", "resnet18_places365.pth.tar",
+                 "ResNet-18 trained on Places365, the EMOTIC port's context trunk",
+                 "http://places2.csail.mit.edu/models_places365/resnet18_places365.pth.tar",
+                 f"{_PORT} prepare_models.py:15-19", "emotic_context", "resnet18"),
+    WeightsEntry("places365_resnet50", "resnet50_places365.pth.tar",
+                 "ResNet-50 trained on Places365, the EMOTIC port's context trunk for --context_model resnet50",
+                 "http://places2.csail.mit.edu/models_places365/resnet50_places365.pth.tar",
+                 f"{_PORT} prepare_models.py:15-19", "emotic_context", "resnet50"),
+    WeightsEntry("imagenet_resnet18", "resnet18-f37072fd.pth",
+                 "torchvision's ImageNet ResNet-18 (IMAGENET1K_V1), the EMOTIC port's body trunk",
+                 f"{_TV}/resnet18-f37072fd.pth", f"{_PORT} prepare_models.py:49, Colab_train_emotic.ipynb cell 20",
+                 "emotic_context", "resnet18"),
+    WeightsEntry("imagenet_resnet50", "resnet50-0676ba61.pth",
+                 "torchvision's ImageNet ResNet-50 (IMAGENET1K_V1), the EMOTIC port's body trunk for resnet50",
+                 f"{_TV}/resnet50-0676ba61.pth", f"{_PORT} prepare_models.py:49", "emotic_context", "resnet50"),
 )}
 
 
@@ -62,14 +79,15 @@ def entry(name: str) -> WeightsEntry:
     return ENTRIES[name]
 
 
-def resolve(name: str, option: str = "--pretrained NAME") -> Path:
-    """The local file of entry ``name``; a one-line error saying where to put it when it is missing."""
+def resolve(name: str, label: str | None = None, option: str | None = None) -> Path:
+    """The local file of entry ``name``; a one-line error saying where to put it when it is missing.
+    ``label`` starts the message (default: the entry's name); ``option`` is the flag that also takes a path."""
     item = entry(name)
     path = cache_dir() / item.file
     if not path.is_file():
-        raise SystemExit(f"error: {option}: {item.file} ({item.what}) is not at {path}; download it from "
-                         f"{item.url} and put it there (or set VISUAL_EMOTION_WEIGHTS to its folder, or pass "
-                         f"{option.split()[0]} PATH)")
+        alternative = f", or pass {option} PATH" if option else ""
+        raise SystemExit(f"error: {label or name}: {item.file} ({item.what}) is not at {path}; download it from "
+                         f"{item.url} and put it there (or set VISUAL_EMOTION_WEIGHTS to its folder{alternative})")
     return path
 
 

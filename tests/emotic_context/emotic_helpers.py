@@ -10,7 +10,7 @@ from emotic_context import mat2py
 from shared_utils.runs import parse_args_with_config
 
 TRAIN_ARGS = ["--epochs", "2", "--batch_size", "8", "--learning_rate", "1e-3", "--lr_step", "1", "--seed", "1",
-              "--deterministic"]
+              "--deterministic", "--context_weights", "none", "--body_weights", "none", "--select_by", "val_map"]
 
 
 def run_main(argv: list[str]):

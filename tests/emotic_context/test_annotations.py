@@ -41,7 +41,7 @@ def handmade_mat(tmp_path):
         "train": [
             {"filename": "a.jpg", "folder": "mscoco/images", "width": 100, "height": 80, "persons": [
                 _train_person([-5, 3, 130, 95], ["Happiness", "Engagement"], (6.0, 5.0, 7.0)),  # clamped
-                _train_person([10, 10, 40, 40], [], (5.0, 5.0, 5.0)),  # no category: dropped
+                _train_person([10, 10, 40, 40], [], (5.0, 5.0, 5.0)),  # no category: kept, as the port
             ]},
             {"filename": "b.jpg", "folder": "ade20k/images", "width": 60, "height": 50, "persons": [
                 _train_person([1, 2, 30, 40], ["Fear"], (2.0, NAN, 3.0)),  # NaN arousal: dropped
@@ -92,17 +92,22 @@ def test_fixture_has_the_official_nesting(handmade_mat):
 def test_reader_clamps_drops_and_uses_combined_labels(handmade_mat, squeeze_me):
     data = load_annotations_mat(handmade_mat, squeeze_me=squeeze_me)
     train, train_dropped = data["train"]
-    assert [p.bbox for p in train] == [(0, 3, 100, 80), (1, 2, 30, 40)]
+    assert [p.bbox for p in train] == [(0, 3, 100, 80), (10, 10, 40, 40), (1, 2, 30, 40)]
     assert train[0].categories == ["Happiness", "Engagement"] and train[0].continuous == (6.0, 5.0, 7.0)
     assert train[0].image_size == (100, 80) and train[0].relative_path == "mscoco/images/a.jpg"
-    assert dict(train_dropped) == {"no categories": 1, "NaN valence/arousal/dominance": 1}
+    # the port keeps a person with no category (all-zero labels) and drops a NaN valence/arousal/dominance
+    assert train[1].categories == [] and not train[1].multi_hot().any()
+    assert dict(train_dropped) == {"NaN valence/arousal/dominance": 1}
     val, val_dropped = data["val"]
     assert len(val) == 1 and val[0].categories == ["Peace", "Pleasure"] and val[0].annotators == 3
     assert val[0].annotator_categories == [["Peace"], ["Peace", "Pleasure"], ["Pleasure"]]
     assert math.isclose(val[0].continuous[2], 17 / 3)
     assert dict(val_dropped) == {"NaN valence/arousal/dominance": 1}
-    test, test_dropped = data["test"]
-    assert test == [] and dict(test_dropped) == {"no categories": 1}
+    test, test_dropped = data["test"]  # two annotators, an empty combined_categories: kept, as the port
+    assert len(test) == 1 and test[0].categories == [] and not test_dropped
+    dropping = load_annotations_mat(handmade_mat, squeeze_me=squeeze_me, drop_no_category=True)
+    assert len(dropping["train"][0]) == 2 and dropping["test"][0] == []
+    assert dropping["test"][1] == {"no categories (--drop_no_category)": 1}
 
 
 def test_missing_or_broken_annotation_file_is_one_clear_error(tmp_path):
@@ -124,7 +129,7 @@ def test_port_csv_round_trip(handmade_mat, tmp_path):
         [(p.folder, p.filename, p.image_size, p.bbox, p.categories, p.continuous) for p in persons]
     bad = tmp_path / "bad.csv"
     bad.write_text(path.read_text().replace("['Fear', 'Pain']", "['Fear', 'Pian']"))
-    with pytest.raises(SystemExit, match="bad.csv: line 3: unknown EMOTIC category 'Pian'"):
+    with pytest.raises(SystemExit, match="bad.csv: line 4: unknown EMOTIC category 'Pian'"):
         read_port_csv(bad)
 
 

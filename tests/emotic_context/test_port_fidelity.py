@@ -237,3 +237,22 @@ def test_a_file_naming_another_class_is_refused(tmp_path):
                                          r"class payload\.Payload, which is not accepted here\)"):
         convert_port.main([str(tmp_path / "models"), str(tmp_path / "x.pt")])
     assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.shared_data
+def test_real_chance_row(shared):
+    """The README's chance row: the label prior as scores on the real test labels (AP of a constant score is the
+    category's frequency), and the mean validation VAD as the prediction for every test person."""
+    from emotic_context.evaluation import emotic_metrics, prior_baseline
+
+    def labels(split):
+        persons = [p for img in _real_split(shared, split) for p in img["persons"]]
+        cat = np.stack([[float(c in p["combined_categories"]) for c in CATEGORIES] for p in persons])
+        return cat, np.array([p["combined_continuous"] for p in persons])
+
+    (val_cat, val_vad), (test_cat, test_vad) = labels("val"), labels("test")
+    scores, vad = prior_baseline(val_cat, val_vad, len(test_cat))
+    chance = emotic_metrics(test_cat, scores, test_vad, vad)
+    assert chance["mAP_percent"] == pytest.approx(100 * test_cat.mean(0).mean(), abs=1e-6)
+    assert chance["mAP_percent"] == pytest.approx(16.98, abs=0.005)
+    assert chance["vad_mae"] == pytest.approx(1.059, abs=0.0005)

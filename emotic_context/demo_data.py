@@ -3,18 +3,21 @@
 Writes ``DIR/emotic/<folder>/<file>.jpg`` and ``DIR/Annotations/Annotations.mat`` with the official
 struct nesting (``scipy.io.savemat``): train persons with one annotator, val/test persons with three
 annotators plus ``combined_*`` labels. On purpose it also holds what the real file holds: boxes
-beyond the image (to clamp), persons with no category and persons with a NaN continuous value (to
-drop).
+beyond the image (to clamp), persons with no category (kept, as the port keeps them) and persons with a
+NaN continuous value (dropped). ``DEMO_DATA.txt`` marks the folder as demo data.
 
-What makes it learnable: the *scene* (background colour and stripe frequency, 7 kinds) sets two
-categories and the arousal; the *person* (a patterned figure, 6 kinds) sets two other categories
-and the valence; dominance is their rounded mean. The 7 x 2 + 6 x 2 = 26 categories are all used,
-and with two persons of different kinds in one image only the body stream can tell them apart.
+What makes it learnable: the *scene* (background colour and stripe frequency, 7 kinds) and the *person*
+(a patterned figure, 6 kinds) together pick one of 42 label sets; with two persons of different kinds in
+one image only the body stream can tell them apart. The label sets, their valence/arousal/dominance and the
+box sizes are drawn from statistics of the real EMOTIC validation annotations (``demo_label_stats.json``:
+category frequencies, co-occurrences, set sizes, VAD mean and covariance, box-size deciles; no annotation
+rows), so the demo's category frequencies and co-occurrences follow the real ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +33,72 @@ SCENE_COLORS = np.array([[200, 60, 60], [60, 170, 60], [60, 80, 200], [210, 200,
 PERSON_COLORS = np.array([[250, 250, 250], [20, 20, 20], [250, 140, 0], [0, 90, 40], [150, 0, 60],
                           [90, 60, 30]], dtype=np.float32)
 DEFAULT_PERSONS = {"train": 320, "val": 80, "test": 120}
+LABEL_SET_SEED = 0  # the 42 label sets are the same in every split and every demo dataset
 
 
-def scene_categories(scene: int) -> list[str]:
-    return [CATEGORIES[2 * scene], CATEGORIES[2 * scene + 1]]
+STATS_FILE = Path(__file__).resolve().parent / "demo_label_stats.json"
 
 
-def person_categories(kind: int) -> list[str]:
-    return [CATEGORIES[14 + 2 * kind], CATEGORIES[15 + 2 * kind]]
+def load_stats() -> dict:
+    return json.loads(STATS_FILE.read_text())
 
 
-def true_vad(scene: int, kind: int) -> tuple[float, float, float]:
-    valence = float(round(1.0 + 1.6 * kind))
-    arousal = 2.0 + scene
-    return valence, arousal, float(np.round((valence + arousal) / 2))
+def label_statistics_from_real(real_annotations_json: str | Path) -> dict:
+    """Statistics (no annotation rows) of a COCO-style EMOTIC annotation file
+    (``../shared/data/emotic/real_annotations``): category counts, pairwise co-occurrence counts, the
+    distribution of label-set sizes, the mean and covariance of valence/arousal/dominance, and the deciles of
+    the box sizes as fractions of the image."""
+    data = json.loads(Path(real_annotations_json).read_text())
+    sizes = {img["id"]: (img["width"], img["height"]) for img in data["images"]}
+    labels = np.array([[c in a["annotations_categories"] for c in CATEGORIES] for a in data["annotations"]], float)
+    vad = np.array([[a["annotations_continuous"][k] for k in ("valence", "arousal", "dominance")]
+                    for a in data["annotations"]], float)
+    fractions = {"width": [], "height": []}
+    for ann in data["annotations"]:
+        width, height = sizes[ann["image_id"]]
+        x1, y1, x2, y2 = ann["bbox"]
+        fractions["width"].append(min(max((x2 - x1) / width, 0.05), 1.0))
+        fractions["height"].append(min(max((y2 - y1) / height, 0.05), 1.0))
+    set_sizes = np.bincount(labels.sum(1).astype(int), minlength=len(CATEGORIES) + 1)
+    return {
+        "source": f"statistics of {Path(real_annotations_json).name} ({len(labels)} persons); no annotation rows",
+        "category_counts": dict(zip(CATEGORIES, labels.sum(0).astype(int).tolist())),
+        "cooccurrence_counts": (labels.T @ labels).astype(int).tolist(),
+        "set_size_counts": set_sizes.astype(int).tolist(),
+        "vad_mean": vad.mean(0).round(4).tolist(),
+        "vad_cov": np.cov(vad.T).round(4).tolist(),
+        "box_fraction_deciles": {k: [round(float(q), 4) for q in np.quantile(v, np.linspace(0, 1, 11))]
+                                 for k, v in fractions.items()},
+    }
+
+
+def draw_label_sets(stats: dict, count: int, rng: np.random.Generator) -> list[dict]:
+    """``count`` label sets with VAD drawn from the statistics: the set size from the real size distribution,
+    the first category by its frequency, each next one by how often it co-occurs with those already chosen;
+    VAD from a Gaussian with the real mean and covariance, rounded to 1..10 as the annotations are."""
+    counts = np.array([stats["category_counts"][c] for c in CATEGORIES], float)
+    co = np.array(stats["cooccurrence_counts"], float)
+    sizes = np.array(stats["set_size_counts"], float)
+    sizes[0] = 0  # every prototype has at least one category
+    out = []
+    for _ in range(count):
+        size = int(rng.choice(len(sizes), p=sizes / sizes.sum()))
+        chosen = [int(rng.choice(len(CATEGORIES), p=counts / counts.sum()))]
+        while len(chosen) < size:
+            weights = np.prod(co[chosen] / np.maximum(counts[chosen, None], 1), axis=0)
+            weights[chosen] = 0
+            if weights.sum() <= 0:
+                break
+            chosen.append(int(rng.choice(len(CATEGORIES), p=weights / weights.sum())))
+        vad = np.clip(np.round(rng.multivariate_normal(stats["vad_mean"], stats["vad_cov"])), 1, 10)
+        out.append({"categories": [CATEGORIES[i] for i in sorted(chosen)], "vad": vad.tolist()})
+    return out
+
+
+def _from_deciles(rng, deciles: list[float]) -> float:
+    """A draw from the distribution whose deciles are given (uniform inside each decile)."""
+    k = int(rng.integers(10))
+    return float(rng.uniform(deciles[k], deciles[k + 1]))
 
 
 def render_image(rng: np.random.Generator, width: int, height: int, scene: int,
@@ -141,9 +196,9 @@ def write_annotations_mat(path: str | Path, splits: dict[str, list[dict]]) -> Pa
 
 
 # --------------------------------------------------------------------------- the generator
-def _person_box(rng, width, height, beyond: bool):
-    box_w = int(rng.integers(width // 4, width // 2))
-    box_h = int(rng.integers(height // 2, int(height * 0.85)))
+def _person_box(rng, width, height, beyond: bool, deciles: dict):
+    box_w = max(4, min(width - 1, int(round(_from_deciles(rng, deciles["width"]) * width))))
+    box_h = max(4, min(height - 1, int(round(_from_deciles(rng, deciles["height"]) * height))))
     x1 = int(rng.integers(0, width - box_w))
     y1 = int(rng.integers(0, height - box_h))
     box = [x1, y1, x1 + box_w, y1 + box_h]
@@ -156,6 +211,8 @@ def make_split(rng, split: str, num_persons: int, image_dir: Path | None, drop_f
                size_range=((80, 112), (64, 88)), beyond_fraction: float = 0.1) -> list[dict]:
     """Images of one split (1 or 2 persons each) until ``num_persons`` persons are made; writes the JPEGs
     unless ``image_dir`` is None."""
+    stats = load_stats()
+    label_sets = draw_label_sets(stats, NUM_SCENES * NUM_PERSON_KINDS, np.random.default_rng(LABEL_SET_SEED))
     images, made = [], 0
     while made < num_persons:
         index = len(images)
@@ -166,10 +223,11 @@ def make_split(rng, split: str, num_persons: int, image_dir: Path | None, drop_f
         persons, drawn = [], []
         for _ in range(count):
             kind = int(rng.integers(NUM_PERSON_KINDS))
-            box = _person_box(rng, width, height, rng.random() < beyond_fraction)
+            box = _person_box(rng, width, height, rng.random() < beyond_fraction, stats["box_fraction_deciles"])
             drawn.append((kind, tuple(box)))
-            names = scene_categories(scene) + person_categories(kind)
-            vad = true_vad(scene, kind)
+            label_set = label_sets[scene * NUM_PERSON_KINDS + kind]
+            names = list(label_set["categories"])
+            vad = tuple(float(v) for v in label_set["vad"])
             fault = rng.random()
             if fault < drop_fraction / 2:
                 names = []  # a person with no category: dropped by mat2py
@@ -216,12 +274,20 @@ def generate(out: str | Path, persons: dict[str, int] | None = None, seed: int =
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="dataset root to write (emotic/ and Annotations/ inside)")
+    parser.add_argument("--out", default=None, help="dataset root to write (emotic/ and Annotations/ inside)")
     parser.add_argument("--train", type=int, default=DEFAULT_PERSONS["train"], help="persons in train")
     parser.add_argument("--val", type=int, default=DEFAULT_PERSONS["val"])
     parser.add_argument("--test", type=int, default=DEFAULT_PERSONS["test"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-stats", metavar="REAL_JSON", default=None,
+                        help="maintainers: recompute demo_label_stats.json from a real EMOTIC annotation file")
     args = parser.parse_args(argv)
+    if args.write_stats:
+        atomic_write_text(STATS_FILE, json.dumps(label_statistics_from_real(args.write_stats), indent=1) + "\n")
+        print(f"wrote {STATS_FILE}")
+        return
+    if not args.out:
+        parser.error("--out is required")
     out = generate(args.out, {"train": args.train, "val": args.val, "test": args.test}, seed=args.seed)
     print(f"wrote demo EMOTIC layout to {out}")
 

@@ -5,7 +5,7 @@ recipes (mat2py at 224/128 px, then train + test): ``configs/emotic_port.yaml`` 
 ``configs/emotic_port_colab.yaml`` (the notebook that printed the port's 25.27 mAP), both from the
 Places365 / ImageNet trunks of the weights cache; it refuses to start without them. Without it, it
 writes the demo dataset under ``OUT/demo_data`` (reused when there) and runs the short demo recipe
-(``configs/demo.yaml``, 32 px inputs, 10 epochs) into ``OUT/emotic_r18_body_context``; results.json says
+(``configs/demo.yaml``, 32 px inputs, 20 epochs) into ``OUT/emotic_r18_body_context``; results.json says
 ``data: "demo"``.
 """
 

@@ -256,3 +256,52 @@ def test_real_chance_row(shared):
     assert chance["mAP_percent"] == pytest.approx(100 * test_cat.mean(0).mean(), abs=1e-6)
     assert chance["mAP_percent"] == pytest.approx(16.98, abs=0.005)
     assert chance["vad_mae"] == pytest.approx(1.059, abs=0.0005)
+
+
+@pytest.mark.shared_data
+def test_demo_labels_follow_the_real_statistics(shared):
+    """demo_label_stats.json is the statistics of the real validation annotations (no rows), and the demo's label
+    sets drawn from it rank the categories by frequency as the real data do."""
+    from scipy.stats import spearmanr
+
+    from emotic_context.demo_data import (
+        NUM_PERSON_KINDS,
+        NUM_SCENES,
+        draw_label_sets,
+        label_statistics_from_real,
+        load_stats,
+    )
+
+    stats = load_stats()
+    again = label_statistics_from_real(shared("data/emotic/real_annotations/EMOTIC_val_x1y1x2y2.json"))
+    assert {k: v for k, v in again.items() if k != "source"} == {k: v for k, v in stats.items() if k != "source"}
+    assert sum(stats["set_size_counts"]) == 3334 and stats["category_counts"]["Engagement"] > 3000
+    sets = draw_label_sets(stats, NUM_SCENES * NUM_PERSON_KINDS, np.random.default_rng(0))
+    assert all(s["categories"] for s in sets) and all(1 <= v <= 10 for s in sets for v in s["vad"])
+    demo = [sum(c in s["categories"] for s in sets) for c in CATEGORIES]
+    real = [stats["category_counts"][c] for c in CATEGORIES]
+    assert spearmanr(demo, real).statistic > 0.8
+
+
+def test_csv_drops_persons_whose_image_is_missing_and_from_csv_never_rewrites(tiny_dataset, tmp_path):
+    import shutil
+
+    from emotic_helpers import run_mat2py
+
+    from emotic_context.dataset import read_port_csv
+
+    root, _ = tiny_dataset
+    data = tmp_path / "EMOTIC"
+    shutil.copytree(root, data, ignore=shutil.ignore_patterns("emotic_pre"))
+    first = read_port_csv(root / "emotic_pre" / "test.csv")[0]
+    (data / "emotic" / first.folder / first.filename).unlink()
+    log = run_mat2py(["--data_dir", str(data), "--label", "test"])  # no --generate_npy: the port drops them too
+    assert "test: 1 image file(s) missing" in log
+    kept = read_port_csv(data / "emotic_pre" / "test.csv")
+    assert all((p.folder, p.filename) != (first.folder, first.filename) for p in kept)
+    before = (data / "emotic_pre" / "test.csv").read_bytes()
+    (data / "emotic" / kept[0].folder / kept[0].filename).unlink()
+    log = run_mat2py(["--data_dir", str(data), "--label", "test", "--from_csv", "--generate_npy",
+                      "--context_size", "16", "--body_size", "16"])
+    assert "is the input and is left as it is" in log
+    assert (data / "emotic_pre" / "test.csv").read_bytes() == before  # the user's CSV is never rewritten

@@ -79,7 +79,7 @@ def main(args: argparse.Namespace) -> dict[str, int]:
         present = [p for p in persons if (image_root / p.folder / p.filename).is_file()]  # mat2py.py:181-185
         if len(present) < len(persons):
             first = next(p for p in persons if not (image_root / p.folder / p.filename).is_file())
-            print(f"{split}: {len(persons) - len(present)} image file(s) missing, e.g. "
+            print(f"{split}: {len(persons) - len(present)} person(s) whose image file is missing, e.g. "
                   f"{image_root / first.relative_path}")
             dropped["image file missing"] += len(persons) - len(present)
         persons = present

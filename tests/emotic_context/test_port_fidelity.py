@@ -298,7 +298,7 @@ def test_csv_drops_persons_whose_image_is_missing_and_from_csv_never_rewrites(ti
     log = run_mat2py(["--data_dir", str(data), "--label", "test"])  # no --generate_npy: the port drops them too
     on_that_image = sum((p.folder, p.filename) == (first.folder, first.filename)
                         for p in read_port_csv(root / "emotic_pre" / "test.csv"))
-    assert f"test: {on_that_image} image file(s) missing" in log
+    assert f"test: {on_that_image} person(s) whose image file is missing" in log
     kept = read_port_csv(data / "emotic_pre" / "test.csv")
     assert all((p.folder, p.filename) != (first.folder, first.filename) for p in kept)
     before = (data / "emotic_pre" / "test.csv").read_bytes()

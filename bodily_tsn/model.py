@@ -120,15 +120,11 @@ def to_torchvision_keys(state: dict[str, torch.Tensor], arch: str) -> tuple[dict
 def resolve_pretrained(pretrained: str | Path | None, arch: str, shift: bool) -> Path | None:
     """``none`` -> random init; ``affectnet`` -> the original's file for this arch (TSM's with --shift),
     through the weights registry; another registry name; or a path."""
-    if pretrained is None or str(pretrained).lower() == "none":
-        return None
-    name = str(pretrained)
-    if name == "affectnet":
+    if str(pretrained) == "affectnet":
         name = {"mobilenet_v2": "affectnet_mobilenet_v2"}.get(arch, "affectnet_tsm_resnet50" if shift
                                                               else "affectnet_resnet50")
-    if name in weights.ENTRIES:
-        return weights.resolve(name, f"--pretrained {pretrained}", "--pretrained")
-    return Path(name)
+        return weights.fetch(name, "--pretrained affectnet", "--pretrained")
+    return weights.local_file(pretrained, "--pretrained")
 
 
 def build_trunk(arch: str, pretrained: str | Path | None = None) -> tuple[nn.Module, int]:

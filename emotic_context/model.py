@@ -27,11 +27,9 @@ TRUNKS = {"resnet18": (models.resnet18, 512), "resnet50": (models.resnet50, 2048
 def resolve_weights(weights: str | Path | None, arch: str, option: str) -> Path | None:
     """``places365`` / ``imagenet`` -> the port's file for ``arch`` from the weights cache; ``none`` / None ->
     random init; anything else is a path."""
-    if weights is None or str(weights).lower() == "none":
-        return None
     if str(weights) in ("places365", "imagenet"):
-        return registry.resolve(f"{weights}_{arch}", f"{option} {weights}", option)
-    return Path(weights)
+        return registry.fetch(f"{weights}_{arch}", f"{option} {weights}", option)
+    return registry.local_file(weights, option)
 
 
 def build_trunk(arch: str, weights: str | Path | None = None, what: str = "trunk") -> tuple[nn.Module, int]:

@@ -32,7 +32,7 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
     start = time.perf_counter()
     if (dataset / "Annotations" / "Annotations.mat").is_file():
         for name in ("places365_resnet18", "imagenet_resnet18"):  # one line naming a missing file, before anything
-            registry.resolve(name, f"emotic_context reproduce on real data needs {name}")
+            registry.fetch(name, f"emotic_context reproduce on real data needs {name}")
         cache = dataset / "emotic_pre"
         if not (cache / "test_context_arr.npy").is_file():
             mat2py.main(mat2py.get_args_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))

@@ -30,6 +30,7 @@ from emotionroi_ex.evaluate import (
 from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel, euclidean_loss
 from emotionroi_ex.presets import PairedEvalPreset, PairedTrainPreset
 from shared_utils import plotting
+from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_checkpoint,
     load_model_weights,
@@ -61,8 +62,9 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
                         help="score-map upsampling (default: nearest-exact for fcn_resnet50 as Kahsolt, "
                              "bilinear for fcn32s as FCN's deconvolution)")
     parser.add_argument("--pretrained", default=None,
-                        help="local weights file: torchvision fcn_resnet50 (COCO) or resnet50/alexnet ImageNet "
-                             "state_dict, or a trained Kahsolt model (nothing downloads)")
+                        help="weights: a registry name (fcn_resnet50_coco, imagenet_resnet50, imagenet_alexnet; "
+                             "python -m shared_utils.weights list) or a file: torchvision's fcn_resnet50 (COCO) or "
+                             "resnet50/alexnet ImageNet state_dict, or a trained Kahsolt model")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("-b", "--batch-size", type=int, default=1, help="per process")
     parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
@@ -97,10 +99,11 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
     parser.set_defaults(experiment_prefix=default_experiment_prefix)
 
 
-def build_model(args, conditioned: bool):
+def build_model(args, conditioned: bool, pretrained: Path | None = None):
+    """The network of ``args``; ``pretrained`` is the resolved ``--pretrained`` file (or None)."""
     if conditioned:
-        return EmoFCNEL(args.arch, args.backbone, args.pretrained, embed_dim=args.embed_dim, upsample=args.upsample)
-    return build_fcnel(args.arch, args.backbone, args.pretrained, upsample=args.upsample)
+        return EmoFCNEL(args.arch, args.backbone, pretrained, embed_dim=args.embed_dim, upsample=args.upsample)
+    return build_fcnel(args.arch, args.backbone, pretrained, upsample=args.upsample)
 
 
 def build_optimizer(args, model):
@@ -132,6 +135,7 @@ def experiment_name(args) -> str:
 def run(args, conditioned: bool):
     """Train (unless --eval-only), then score the test split; returns (run_dir, model, runtime, test dataset)."""
     watch = Stopwatch()
+    pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
     rt = Runtime.from_namespace(args)
     experiment = experiment_name(args)
     train_full = EmotionROI(args.data_path, "train",
@@ -151,7 +155,7 @@ def run(args, conditioned: bool):
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test images; "
              f"runtime {rt.describe()}")
 
-    model = rt.prepare_model(build_model(args, conditioned))
+    model = rt.prepare_model(build_model(args, conditioned, pretrained))
     loss_reduction = args.loss
 
     def loss_fn(net, batch, runtime):

@@ -38,23 +38,24 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per run (default: 1 for the demo, torch's default with real data)")
-    parser.add_argument("--alexnet-weights", default=None, help="torchvision AlexNet ImageNet state_dict (real data)")
-    parser.add_argument("--fcn-resnet50-weights", default=None,
-                        help="torchvision fcn_resnet50 COCO weights (fcn_resnet50_coco-1167a1af.pth)")
-    parser.add_argument("--resnet50-weights", default=None,
-                        help="torchvision ResNet-50 ImageNet weights (resnet50-11ad3fa6.pth, IMAGENET1K_V2)")
+    parser.add_argument("--alexnet-weights", default="imagenet_alexnet",
+                        help="real data: the paper recipe's trunk start (registry name or file; none = random)")
+    parser.add_argument("--fcn-resnet50-weights", default="fcn_resnet50_coco",
+                        help="real data: Kahsolt's FCN start, torchvision's fcn_resnet50 COCO file (name or file)")
+    parser.add_argument("--resnet50-weights", default="imagenet_resnet50_v2",
+                        help="real data: Kahsolt's classifier start, ImageNet ResNet-50 IMAGENET1K_V2 (name or file)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     out = Path(args.out)
     root = Path(args.data_root) / DATASET
     if root.is_dir():
         kind = "real"
-        if not (args.alexnet_weights and args.fcn_resnet50_weights and args.resnet50_weights):
-            print(f"{PACKAGE}: warning: without --alexnet-weights/--fcn-resnet50-weights/--resnet50-weights the "
-                  "networks start from random weights; the paper and Kahsolt start from pretrained ones")
-        alex = ["--pretrained", args.alexnet_weights] if args.alexnet_weights else []
-        fcn = ["--pretrained", args.fcn_resnet50_weights] if args.fcn_resnet50_weights else []
-        r50 = ["--pretrained", args.resnet50_weights] if args.resnet50_weights else []
+        if "none" in (args.alexnet_weights, args.fcn_resnet50_weights, args.resnet50_weights):
+            print(f"{PACKAGE}: warning: some networks start from random weights (none); the paper and Kahsolt "
+                  "start from pretrained ones")
+        alex = ["--pretrained", args.alexnet_weights]
+        fcn = ["--pretrained", args.fcn_resnet50_weights]
+        r50 = ["--pretrained", args.resnet50_weights]
         runs = [
             (train_FCNEL, "fcnel_paper_alexnet.yaml", ["--experiment", "fcnel_paper", *alex]),
             (train_FCNEL, "fcnel_kahsolt.yaml", ["--experiment", "fcnel", *fcn]),

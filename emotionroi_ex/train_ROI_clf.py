@@ -26,6 +26,7 @@ from emotionroi_ex.fcnel_train import build_optimizer
 from emotionroi_ex.model import BACKBONES, build_map_classifier
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
+from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_checkpoint,
     load_model_weights,
@@ -55,8 +56,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--data-kind", default="real", choices=["real", "demo"])
     parser.add_argument("--backbone", default="resnet50", choices=[b for b in BACKBONES if b != "alexnet"])
     parser.add_argument("--pretrained", default=None,
-                        help="torchvision ImageNet resnet state_dict, or Kahsolt's trained model-RIO_clf.pth "
-                             "(nothing downloads)")
+                        help="a registry name (imagenet_resnet50_v2, his start) or a file: torchvision's "
+                             "ImageNet resnet state_dict, or Kahsolt's trained model-RIO_clf.pth")
     parser.add_argument("--epochs", type=int, default=130)
     parser.add_argument("-b", "--batch-size", type=int, default=16)
     parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
@@ -85,6 +86,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args):
     watch = Stopwatch()
+    pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
     rt = Runtime.from_namespace(args)
     experiment = args.experiment or f"roi_clf_{args.backbone}"
     train_full = EmotionROI(args.data_path, "train", MapOnlyPreset(args.input_size, train=True,
@@ -101,7 +103,7 @@ def main(args):
     log = get_logger(run_dir, rt.is_main)
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test maps; {rt.describe()}")
 
-    model = rt.prepare_model(build_map_classifier(args.backbone, args.pretrained))
+    model = rt.prepare_model(build_map_classifier(args.backbone, pretrained))
     optimizer, scheduler = build_optimizer(args, model)
     smoothing = args.label_smoothing
 

@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 os.environ.setdefault("REPRO_NO_PROGRESS", "1")
+# Tests never download: a registered weights file that is not in the cache is an error at once.
+os.environ.setdefault("VISUAL_EMOTION_OFFLINE", "1")
 
 # Tests use tiny tensors, where extra intra-op threads cost more than they give; and when the cores are
 # busy with other work, OpenMP threads spin-waiting on each other run 10-20x slower. One thread, unless told.

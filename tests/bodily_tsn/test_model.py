@@ -148,8 +148,9 @@ def test_pretrained_affectnet_resolves_through_the_weights_cache(tmp_path, monke
 
     monkeypatch.setenv("VISUAL_EMOTION_WEIGHTS", str(tmp_path))
     with pytest.raises(SystemExit, match=r"--pretrained affectnet: TSM_adjusted_resnet50_best\.pth .* is not at "
-                                         r".*TSM_adjusted_resnet50_best\.pth; download it from https://drive\.google"
-                                         r"\.com/uc\?id=1I3Q9pOAxiFEteF72HeijC8Ef_8ECef3e"):
+                                         r".*downloads are off .*download https://drive\.google"
+                                         r"\.com/uc\?id=1I3Q9pOAxiFEteF72HeijC8Ef_8ECef3e by hand and put it at "
+                                         r".*TSM_adjusted_resnet50_best\.pth"):
         resolve_pretrained("affectnet", "resnet50", shift=True)
     original_resnet50_file(tmp_path / "adjusted_resnet50_best.pth", False, seed=4)
     assert resolve_pretrained("affectnet", "resnet50", shift=False) == tmp_path / "adjusted_resnet50_best.pth"

@@ -63,8 +63,8 @@ def _legacy_tar_save(state: dict, path) -> None:
 def test_places365_and_imagenet_names_resolve_through_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("VISUAL_EMOTION_WEIGHTS", str(tmp_path))
     with pytest.raises(SystemExit, match=r"--context_weights places365: resnet18_places365\.pth\.tar .* is not at "
-                                         r".*; download it from http://places2\.csail\.mit\.edu/models_places365/"
-                                         r"resnet18_places365\.pth\.tar .*or pass --context_weights PATH"):
+                                         r".*; download http://places2\.csail\.mit\.edu/models_places365/"
+                                         r"resnet18_places365\.pth\.tar by hand .*or pass --context_weights PATH"):
         resolve_weights("places365", "resnet18", "--context_weights")
     assert resolve_weights("none", "resnet18", "--body_weights") is None
     # the 2017 Places365 release: torch's legacy .tar format, a DataParallel "module." prefix and a 365-way fc
@@ -76,8 +76,11 @@ def test_places365_and_imagenet_names_resolve_through_the_cache(tmp_path, monkey
     path = resolve_weights("places365", "resnet18", "--context_weights")
     trunk, dim = build_trunk("resnet18", path, "context")
     assert dim == 512 and torch.equal(trunk.layer4[1].conv2.weight, places["layer4.1.conv2.weight"])
+    # torchvision's file names carry their hash prefix: a stand-in under that name is recognised as not the file
     torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "resnet18-f37072fd.pth")
-    assert resolve_weights("imagenet", "resnet18", "--body_weights").name == "resnet18-f37072fd.pth"
+    with pytest.raises(SystemExit, match=r"--body_weights imagenet: .*resnet18-f37072fd\.pth: sha256 .* does not "
+                                         r"start with f37072fd"):
+        resolve_weights("imagenet", "resnet18", "--body_weights")
 
 
 def test_train_refuses_missing_trunk_files_before_making_anything(tiny_dataset, tmp_path, monkeypatch):

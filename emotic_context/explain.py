@@ -68,19 +68,32 @@ def main(argv=None) -> Path:
     parser.add_argument("--category", required=True, help="category name, e.g. Happiness")
     parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
     parser.add_argument("--out", default=None, help="default RUN/gradcam")
+    parser.add_argument("--context_size", type=int, default=None,
+                        help="context input side (default: the run's); the last block's map is 1/32 of it")
+    parser.add_argument("--body_size", type=int, default=None, help="body input side (default: the run's)")
     args = parser.parse_args(argv)
     if args.category not in CATEGORIES:
         raise SystemExit(f"error: unknown category {args.category!r}; one of: {', '.join(CATEGORIES)}")
     run_dir = Path(args.experiment_path)
     model, arch, _ = model_from_checkpoint(args, run_dir)
+    arch = {**arch, **{k: getattr(args, k) for k in ("context_size", "body_size") if getattr(args, k)}}
     image = read_rgb(args.image)
     maps = explain_person(model, arch, image, args.bbox, CATEGORIES.index(args.category), args.method)
+    for stream, (heatmap, _) in maps.items():
+        if heatmap.max() <= 0:  # reported, never passed off as an explanation
+            side = arch[f"{stream}_size"]
+            reason = (f"at {side} px the last block's map is {max(1, side // 32)}x{max(1, side // 32)}, so it cannot "
+                      f"vary; pass --{stream}_size 224 (or more)") if side < 64 else \
+                f"no location raises the {args.category} score (Grad-CAM keeps positive evidence only)"
+            print(f"warning: the {stream} map is all zero: {reason}")
     out_dir = Path(args.out) if args.out else run_dir / "gradcam"
     out_dir.mkdir(parents=True, exist_ok=True)
     name = args.category.replace("/", "_")
     panels = [plotting.overlay_heatmap(picture, heatmap) for heatmap, picture in maps.values()]
     path = out_dir / f"{Path(args.image).stem}_{name}_{args.method}.png"
-    plotting.save_image_grid(panels, path, titles=[f"context: {args.category}", f"body: {args.category}"])
+    titles = [f"{stream}: {args.category}" + (" (all zero)" if heatmap.max() <= 0 else "")
+              for stream, (heatmap, _) in maps.items()]
+    plotting.save_image_grid(panels, path, titles=titles)
     np.savez(path.with_suffix(".npz"), context=maps["context"][0], body=maps["body"][0])
     print(f"wrote {path}")
     return path

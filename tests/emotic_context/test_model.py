@@ -42,7 +42,7 @@ def test_black_out_person_zeroes_exactly_the_box():
     assert (context == 200).all()  # the input is not modified
 
 
-def test_gradcam_on_both_streams(tiny_run, tmp_path):
+def test_gradcam_on_both_streams(tiny_run, tmp_path, capsys):
     import argparse
 
     from emotic_context.explain import explain_person, main
@@ -51,12 +51,22 @@ def test_gradcam_on_both_streams(tiny_run, tmp_path):
     run_dir, _ = tiny_run
     model, arch, _ = model_from_checkpoint(argparse.Namespace(checkpoint=None), run_dir)
     arch = {**arch, "context_size": 96, "body_size": 64}  # big enough for a 3x3 / 2x2 last block
+    # Make the score rise with every trunk feature, whatever the machine and the trained weights: then each
+    # Grad-CAM weight is >= 0 and the map is positive wherever the last block is active (a trained tiny model
+    # may have no positive evidence for a category, and Grad-CAM then rightly gives an all-zero map).
+    with torch.no_grad():
+        model.fuse[0].weight.abs_()
+        model.fuse[1].weight.abs_()
+        model.fuse[1].running_mean.zero_()
+        model.fuse[1].running_var.fill_(1.0)
+        model.fuse[1].bias.fill_(10.0)  # the ReLU after it stays open
+        model.cat_head.weight.abs_()
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (80, 120, 3), dtype=np.uint8)
     maps = explain_person(model, arch, image, [10, 5, 60, 75], 16)
     assert maps["context"][0].shape == (96, 96) and maps["body"][0].shape == (64, 64)
     for heatmap, _ in maps.values():
-        assert 0 <= heatmap.min() and heatmap.max() <= 1 and heatmap.std() > 0
+        assert 0 <= heatmap.min() and heatmap.max() == pytest.approx(1.0) and heatmap.std() > 0.01
     assert hook_count(model) == 0
     from PIL import Image
 
@@ -64,6 +74,8 @@ def test_gradcam_on_both_streams(tiny_run, tmp_path):
     path = main(["--experiment_path", str(run_dir), "--image", str(tmp_path / "p.png"), "--bbox", "10", "5", "60",
                  "75", "--category", "Happiness", "--out", str(tmp_path / "cam")])
     assert path.is_file()
+    # at the run's 32 px the last block is 1x1: the maps cannot vary, and the command says so
+    assert "the context map is all zero: at 32 px the last block's map is 1x1" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="unknown category 'Joy'"):
         main(["--experiment_path", str(run_dir), "--image", str(tmp_path / "p.png"), "--bbox", "1", "1", "5", "5",
               "--category", "Joy"])

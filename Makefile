@@ -7,7 +7,7 @@ RUNS ?= runs
 PACKAGES := fer_seresnet emotic_context bodily_tsn emotionroi_ex
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint reproduce-all report clean-runs bench
+.PHONY: setup test lint reproduce-all report clean-runs bench gpu-check
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ reproduce-all: setup
 
 report: setup
 	$(PY) -m shared_utils.report $(RUNS)
+
+# On a CUDA machine: every package's demo recipe with AMP off / on + channels_last, a 2-process torchrun run and
+# the FER2013 full recipe, reported in $(RUNS)/gpu_check/gpu_check.md. Without CUDA it says so and exits 0.
+gpu-check: setup
+	$(PY) tools/gpu_check.py --out $(RUNS)/gpu_check --data-root $(DATA_ROOT)
 
 clean-runs:
 	rm -rf $(RUNS)

@@ -1,9 +1,9 @@
-"""``python -m shared_utils.report runs/`` -> ``runs/RESULTS.md``: paper vs ours, per package.
+"""``python -m shared_utils.report runs/`` -> ``runs/RESULTS.md``: published vs ours, per package.
 
-Every ``results.json`` under the folder is read (and validated); each package's
-``paper_results.json`` (next to its ``__init__.py``) supplies the published numbers.  A paper
-entry is paired with a result of the same package, experiment and metric name.  Results on demo
-data are listed, but marked as not comparable and given no difference column.
+Every ``results.json`` under the folder, and under each package's ``results/`` folder (real runs kept in the
+repository), is read and validated; each package's ``paper_results.json`` supplies the published numbers, with
+their sources (papers and original repositories). A published entry is paired with our results of the same
+experiment and metric: on real data in one column, on demo data in another, marked and never compared.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from shared_utils.checkpoint import atomic_write_text
 from shared_utils.results import load_results
 
 PAPER_FIELDS = ("experiment", "metric", "value", "source")
+KNOWN_PACKAGES = ("bodily_tsn", "emotic_context", "emotionroi_ex", "fer_seresnet")
 
 
 def load_paper_results(package: str, search_root: Path | None = None) -> dict[str, Any] | None:
@@ -56,69 +57,93 @@ def _metric(record: dict[str, Any], name: str) -> Any:
     return None if isinstance(value, dict) else value
 
 
+def package_results_dir(package: str, package_root: Path | None = None) -> Path | None:
+    """``<package>/results/``: the results.json of real runs kept in the repository (they are not re-run)."""
+    candidates = [package_root / package / "results"] if package_root is not None else []
+    spec = importlib.util.find_spec(package) if package.isidentifier() else None
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(p) / "results" for p in spec.submodule_search_locations]
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def collect_records(results_root: Path, packages: list[str], package_root: Path | None) -> list[tuple[Path, dict]]:
+    """Every results.json under ``results_root`` and under each package's ``results/`` folder, read once."""
+    paths = set(results_root.rglob("results.json"))
+    for package in packages:
+        kept = package_results_dir(package, package_root)
+        if kept is not None:
+            paths |= set(kept.rglob("results.json"))
+    return [(path, load_results(path)) for path in sorted(paths)]
+
+
+def _cell(records: list[tuple[Path, dict]], experiment: str, metric: str, data: str) -> tuple[str, dict | None]:
+    """The newest matching result's value and record (runs of the same experiment: the latest wins)."""
+    matches = [(r.get("written_at", ""), r) for _, r in records
+               if r["experiment"] == experiment and r["data"] == data and _metric(r, metric) is not None]
+    if not matches:
+        return "", None
+    record = max(matches, key=lambda m: m[0])[1]
+    return _fmt(_metric(record, metric)), record
+
+
+def _summary_metrics(record: dict[str, Any], limit: int = 4) -> str:
+    """A few headline scalars of a run without a published counterpart (never per-class values)."""
+    items = [(k, v) for k, v in record["metrics"].items()
+             if not isinstance(v, (dict, list)) and "/" not in k and v is not None][:limit]
+    return ", ".join(f"{k} {_fmt(v)}" for k, v in items)
+
+
 def build_report(results_root: Path, package_root: Path | None = None) -> str:
-    results_files = sorted(results_root.rglob("results.json"))
-    records = [(path, load_results(path)) for path in results_files]
-    packages = sorted({record["package"] for _, record in records})
+    """Per package one table: each number the paper or original repository reports, beside ours on real data
+    (with its command) and ours on demo data (marked, never compared)."""
+    found = sorted({json.loads(p.read_text()).get("package", "") for p in results_root.rglob("results.json")}
+                   if results_root.is_dir() else set())
+    packages = sorted(set(found) | {p for p in KNOWN_PACKAGES if load_paper_results(p, package_root)})
+    records = collect_records(results_root, packages, package_root)
+    packages = sorted(set(packages) | {r["package"] for _, r in records})
     lines = [
-        "# Results: paper vs ours",
+        "# Results: published vs ours",
         "",
-        f"Collected from {len(records)} results.json file(s) under `{results_root}` "
-        "by `python -m shared_utils.report`.",
-        "Rows on **demo** data come from small generated datasets: they show the pipeline works and beats the",
-        "trivial baseline; they are **not comparable** to the papers' numbers.",
+        f"Collected from {len(records)} results.json file(s) (under `{results_root}` and the packages' `results/` "
+        "folders) by `python -m shared_utils.report`.",
+        "Each row is a number a paper or an original repository reports. **Demo** values come from small generated",
+        "datasets: they show the pipeline runs and learns; they are **not comparable** to the published numbers.",
         "",
     ]
     if not records:
-        lines.append("No results found.")
+        lines += ["No results found.", ""]
     for package in packages:
-        paper = load_paper_results(package, package_root)
+        paper = load_paper_results(package, package_root) or {"entries": []}
         mine = [(p, r) for p, r in records if r["package"] == package]
         lines += [f"## {package}", ""]
-        if paper:
-            lines += [f"Paper: {paper.get('paper', 'n/a')}", ""]
-        lines += [
-            "| experiment | dataset | data | split | metric | paper | ours | ours - paper | trivial baseline "
-            "| source |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        matched_paper = set()
-        for path, record in mine:
-            entries = [e for e in (paper or {}).get("entries", []) if e["experiment"] == record["experiment"]]
-            metric_names = [e["metric"] for e in entries] or [
-                k for k, v in record["metrics"].items() if not isinstance(v, dict)
-            ][:4]
-            for name in metric_names:
-                entry = next((e for e in entries if e["metric"] == name), None)
-                ours = _metric(record, name)
-                comparable = record["data"] == "real" and entry is not None and ours is not None
-                if entry is None:
-                    diff = ""
-                elif comparable:
-                    diff = _fmt(float(ours) - float(entry["value"]))
-                else:
-                    diff = "not comparable"
-                data_cell = "real" if record["data"] == "real" else "**demo**"
-                lines.append(
-                    f"| {record['experiment']} | {record['dataset']} | {data_cell} | {record['split']} | {name} | "
-                    f"{_fmt(entry['value']) if entry else ''} | {_fmt(ours)} | {diff} | "
-                    f"{_fmt(record['baseline'].get(name))} | {entry['source'] if entry else path.parent.name} |"
-                )
-                if entry is not None:
-                    matched_paper.add((entry["experiment"], entry["metric"]))
-        for entry in (paper or {}).get("entries", []):
-            if (entry["experiment"], entry["metric"]) not in matched_paper:
-                lines.append(
-                    f"| {entry['experiment']} | {entry.get('dataset', '')} | paper only | {entry.get('split', '')} | "
-                    f"{entry['metric']} | {_fmt(entry['value'])} | {entry.get('ours_note', 'not run')} | | | "
-                    f"{entry['source']} |"
-                )
-        lines.append("")
-        lines.append("Commands:")
-        lines.append("")
-        for _path, record in mine:
-            lines.append(f"- `{record['experiment']}` ({_fmt(record['wall_seconds'])} s on {record['device']}, "
-                         f"commit {record['git_commit'][:12]}): `{record['command']}`")
+        if paper.get("paper"):
+            lines += [f"Published: {paper['paper']}", ""]
+        lines += ["| experiment | metric | published | ours, real data | ours, **demo** data (not comparable) "
+                  "| source |", "|---|---|---|---|---|---|"]
+        seen, shown = set(), set()
+        for entry in paper["entries"]:
+            key = (entry["experiment"], entry["metric"])
+            if key in seen:
+                continue
+            seen.add(key)
+            real, real_record = _cell(mine, *key, "real")
+            demo, demo_record = _cell(mine, *key, "demo")
+            if not real:
+                real = entry.get("ours_note", "not run")
+            shown |= {id(r) for r in (real_record, demo_record) if r is not None}
+            lines.append(f"| {entry['experiment']} | {entry['metric']} | {_fmt(entry['value'])} | {real} | "
+                         f"{f'**{demo}** (demo)' if demo else ''} | {entry['source']} |")
+        others = [(p, r) for p, r in mine if id(r) not in shown]
+        if others:
+            lines += ["", "Runs with no published counterpart:", ""]
+            for _path, record in others:
+                lines.append(f"- `{record['experiment']}` ({'**demo**' if record['data'] != 'real' else 'real'} "
+                             f"data): {_summary_metrics(record)}")
+        if mine:
+            lines += ["", "Commands:", ""]
+            for _path, record in mine:
+                lines.append(f"- `{record['experiment']}` ({record['data']}; {_fmt(record['wall_seconds'])} s on "
+                             f"{record['device']}, commit {record['git_commit'][:12]}): `{record['command']}`")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -118,20 +118,29 @@ def test_report_pairs_paper_and_ours(tmp_path):
     runs = tmp_path / "runs"
     _result(runs / "fer_seresnet", "se_resnet18")
     _result(runs / "fer_seresnet", "demo_cnn", experiment="cnn", data="demo", metrics={"accuracy": 0.9})
+    _result(runs / "fer_seresnet", "extra", experiment="se_cnn", data="demo",
+            metrics={"accuracy": 0.8, "recall/angry": 0.5})
     pkg = tmp_path / "pkgs" / "fer_seresnet"
     pkg.mkdir(parents=True)
     (pkg / "paper_results.json").write_text(json.dumps({"package": "fer_seresnet", "paper": "Huang et al. 2023",
         "entries": [
             {"experiment": "se_resnet18", "metric": "accuracy", "value": 0.75, "source": "Table 1"},
             {"experiment": "cnn", "metric": "accuracy", "value": 0.6, "source": "Table 1"},
-            {"experiment": "vgg", "metric": "accuracy", "value": 0.7328, "source": "peer"}]}))
+            {"experiment": "cnn", "metric": "accuracy", "value": 0.6, "source": "Table 1 again"},  # listed once
+            {"experiment": "vgg", "metric": "accuracy", "value": 0.7328, "source": "peer"},
+            {"experiment": "resmasking", "metric": "accuracy", "value": 0.7414, "source": "peer 2",
+             "ours_note": "no counterpart"}]}))
+    # a real run kept in the repository is shown without being re-run
+    _result(pkg / "results", "kept_vgg", experiment="vgg", metrics={"accuracy": 0.71})
     text = report.build_report(runs, tmp_path / "pkgs")
     lines = text.splitlines()
-    real_row = next(line for line in lines if line.startswith("| se_resnet18 |"))
-    assert "| real |" in real_row and "| 0.7500 | 0.7000 | -0.0500 | 0.2500 | Table 1 |" in real_row
-    demo_row = next(line for line in lines if line.startswith("| cnn |"))
-    assert "**demo**" in demo_row and "not comparable" in demo_row
-    assert any(line.startswith("| vgg |") and "not run" in line for line in lines)
+    assert lines.count("| se_resnet18 | accuracy | 0.7500 | 0.7000 |  | Table 1 |") == 1
+    assert [line for line in lines if line.startswith("| cnn |")] == [
+        "| cnn | accuracy | 0.6000 | not run | **0.9000** (demo) | Table 1 |"]
+    assert "| vgg | accuracy | 0.7328 | 0.7100 |  | peer |" in lines
+    assert "| resmasking | accuracy | 0.7414 | no counterpart |  | peer 2 |" in lines
+    others = lines[lines.index("Runs with no published counterpart:") + 2]
+    assert others == "- `se_cnn` (**demo** data): accuracy 0.8000" and "recall/angry" not in text
     out = report.main([str(runs), "--package-root", str(tmp_path / "pkgs")])
     assert out.read_text() == text
 

@@ -65,8 +65,8 @@ class FaceSplit:
         soft = self.soft[index] if self.soft is not None else None
         return FaceSplit(self.images[index], self.labels[index], soft, self.source)
 
-    def class_counts(self) -> np.ndarray:
-        return np.bincount(self.labels.numpy(), minlength=NUM_CLASSES)
+    def class_counts(self, num_classes: int = NUM_CLASSES) -> np.ndarray:
+        return np.bincount(self.labels.numpy(), minlength=num_classes)
 
 
 @dataclass
@@ -76,6 +76,7 @@ class FaceData:
     splits: dict[str, FaceSplit]
     name: str
     stats: dict[str, int] = field(default_factory=dict)
+    class_names: tuple[str, ...] = CLASS_NAMES  # FER+ with 8 classes adds "contempt"
 
 
 class FaceTensorDataset(Dataset):
@@ -277,15 +278,76 @@ def load_fer2013(path: str | Path, skip_bad_rows: bool = False) -> FaceData:
 
 
 # --------------------------------------------------------------------------- FER+
-def read_ferplus(fer_csv: str | Path, ferplus_csv: str | Path, skip_bad_rows: bool = False) -> FaceData:
-    """FER2013 pixels with FER+ labels: majority vote over the 7 FER2013 emotions and the vote distribution.
+FERPLUS_MODES = ("majority", "probability", "crossentropy")
 
-    Rows without an image name (not a face) are dropped and counted (``stats['not_face']``), as are rows whose
-    plurality is contempt or unknown or which have no vote for the 7 emotions (``stats['no_fer_class']``).
-    ``fer_csv`` may be a prefix of the full file (rows are aligned by position).
-    """
+
+def ferplus_distribution(votes, mode: str = "majority") -> np.ndarray | None:
+    """FERPlus's own label rule (microsoft/FERPlus ``src/ferplus.py``, ``_process_data`` and ``load_folders``)
+    for one row of 10 vote counts in ``FERPLUS_VOTE_COLUMNS`` order: the label distribution over the 8 emotions
+    (neutral ... contempt), or None when FERPlus drops the row (unknown or not a face).
+
+    Single votes are removed first (outliers). ``majority`` keeps the top emotion only if it holds more than half
+    of the remaining votes; ``probability`` / ``crossentropy`` keep up to three top emotions that together hold at
+    least 75 % of the votes (and more than half of them), as FERPlus does."""
+    raw = np.asarray(votes, dtype=np.float64).copy()
+    raw[raw < 1.0 + np.finfo(float).eps] = 0.0
+    total = raw.sum()
+    emotion = np.zeros_like(raw)
+    if total <= 0:
+        return None
+    if mode == "majority":
+        if raw.max() > 0.5 * total:
+            emotion[int(np.argmax(raw))] = raw.max()
+        else:
+            return None
+    elif mode in ("probability", "crossentropy"):
+        part, count, valid = 0.0, 0, True
+        while part < 0.75 * total and count < 3 and valid:
+            peak = raw.max()
+            for i in range(len(raw)):
+                if raw[i] == peak:
+                    emotion[i], raw[i] = peak, 0.0
+                    part += emotion[i]
+                    count += 1
+                    if i >= 8:  # unknown or not-a-face share the top count
+                        valid = False
+                        if emotion.sum() > peak:  # other emotions came before it
+                            emotion[i] = 0.0
+                            count -= 1
+                        break
+        if emotion.sum() <= 0.5 * total or count > 3:
+            return None
+    else:
+        raise ValueError(f"unknown FER+ mode {mode!r}; choose from {', '.join(FERPLUS_MODES)}")
+    if int(np.argmax(emotion)) >= 8:  # unknown or not a face
+        return None
+    emotion = emotion[:8]
+    return emotion / emotion.sum()
+
+
+def ferplus_labels(votes, mode: str = "majority", classes: int = 7) -> tuple[int, np.ndarray] | None:
+    """(label, distribution) in FER2013's class order (plus contempt last with ``classes=8``), or None when the
+    row is dropped; with 7 classes a row whose label is contempt is dropped (FER2013 has no contempt)."""
+    if classes not in (7, 8):
+        raise ValueError("--ferplus-classes must be 7 or 8")
+    dist8 = ferplus_distribution(votes, mode)
+    if dist8 is None:
+        return None
+    order = [FERPLUS_VOTE_COLUMNS.index(name) for name in CLASS_NAMES_FERPLUS_ORDER]
+    if classes == 8:
+        order.append(FERPLUS_VOTE_COLUMNS.index("contempt"))
+    elif int(np.argmax(dist8)) == FERPLUS_VOTE_COLUMNS.index("contempt"):
+        return None
+    dist = dist8[order]
+    if dist.sum() <= 0:
+        return None
+    dist = dist / dist.sum()
+    return int(np.argmax(dist)), dist
+
+
+def read_ferplus_votes(ferplus_csv: str | Path) -> list[tuple[str, str, list[int], int]]:
+    """``(Usage, Image name, 10 votes, line number)`` per row of ``fer2013new.csv`` (no pixels needed)."""
     ferplus_csv = Path(ferplus_csv)
-    fer = read_fer2013_csv(fer_csv, skip_bad_rows)
     if not ferplus_csv.is_file():
         raise _fail(f"{ferplus_csv}: no such file")
     with ferplus_csv.open(newline="") as handle:
@@ -306,13 +368,27 @@ def read_ferplus(fer_csv: str | Path, ferplus_csv: str | Path, skip_bad_rows: bo
             except ValueError:
                 raise _fail(f"{ferplus_csv}: line {reader.line_num}: non-numeric vote count") from None
             votes_rows.append((record[0].strip(), record[1].strip(), votes, reader.line_num))
+    return votes_rows
+
+
+def ferplus_class_names(classes: int) -> tuple[str, ...]:
+    return CLASS_NAMES + (("contempt",) if classes == 8 else ())
+
+
+def read_ferplus(fer_csv: str | Path, ferplus_csv: str | Path, skip_bad_rows: bool = False, mode: str = "majority",
+                 classes: int = 7) -> FaceData:
+    """FER2013 pixels with FER+ labels made as FERPlus makes them (:func:`ferplus_labels`): ``soft`` holds the
+    label distribution (one-hot for ``majority``). Rows without an image name (not a face) and rows FERPlus drops
+    (unknown, not a face, and with 7 classes contempt) are counted in ``stats``. ``fer_csv`` may be a prefix of
+    the full file (rows are aligned by position)."""
+    fer = read_fer2013_csv(fer_csv, skip_bad_rows)
+    votes_rows = read_ferplus_votes(ferplus_csv)
     rows = fer.row_index  # type: ignore[attr-defined]
     if len(rows) > len(votes_rows):
         raise _fail(f"{ferplus_csv}: has {len(votes_rows)} rows but {fer_csv} has {len(rows)}; they must align")
     keep: dict[str, list[int]] = {}
     soft: dict[str, list[np.ndarray]] = {}
-    not_face = no_class = 0
-    fer_columns = [FERPLUS_VOTE_COLUMNS.index(name) for name in CLASS_NAMES_FERPLUS_ORDER]
+    not_face = dropped = 0
     for (split, position), (usage, image_name, votes, line) in zip(rows, votes_rows):
         if position < 0:
             continue
@@ -321,26 +397,24 @@ def read_ferplus(fer_csv: str | Path, ferplus_csv: str | Path, skip_bad_rows: bo
         if not image_name:
             not_face += 1
             continue
-        counts = np.array(votes, dtype=np.float32)
-        seven = counts[fer_columns]
-        if seven.sum() == 0 or counts[:9].max() > seven.max():  # plurality is contempt/unknown, or no emotion vote
-            no_class += 1
+        labelled = ferplus_labels(votes, mode, classes)
+        if labelled is None:
+            dropped += 1
             continue
         keep.setdefault(split, []).append(position)
-        soft.setdefault(split, []).append(seven / seven.sum())
-    if not_face or no_class:
-        log.info("%s: dropped %d not-face rows and %d rows without a FER2013-class majority", ferplus_csv,
-                 not_face, no_class)
+        soft.setdefault(split, []).append(labelled[1])
+    if not_face or dropped:
+        log.info("%s: dropped %d not-face rows and %d rows FERPlus's %s rule leaves without a label", ferplus_csv,
+                 not_face, dropped, mode)
     splits = {}
     for split, positions in keep.items():
         base = fer.splits[split]
-        dist = torch.from_numpy(np.stack(soft[split]))
-        # Majority label = argmax of the votes; ties go to the first class in FER2013 order (deterministic).
+        dist = torch.from_numpy(np.stack(soft[split]).astype(np.float32))
         splits[split] = FaceSplit(base.images[positions], dist.argmax(1), dist, source=str(ferplus_csv))
     if not splits:
         raise _fail(f"{ferplus_csv}: no usable rows")
-    stats = {"not_face": not_face, "no_fer_class": no_class, "bad_rows": fer.stats.get("bad_rows", 0)}
-    return FaceData(splits, "ferplus", stats)
+    stats = {"not_face": not_face, "no_fer_class": dropped, "bad_rows": fer.stats.get("bad_rows", 0)}
+    return FaceData(splits, "ferplus", stats, ferplus_class_names(classes))
 
 
 # FER2013 class order spelled with FER+ column names.
@@ -395,7 +469,7 @@ DATASETS = ("fer2013", "ferplus", "rafdb", "folder")
 
 
 def load_dataset(name: str, path: str | Path, ferplus_csv: str | Path | None = None,
-                 skip_bad_rows: bool = False) -> FaceData:
+                 skip_bad_rows: bool = False, ferplus_mode: str = "majority", ferplus_classes: int = 7) -> FaceData:
     if name == "fer2013":
         return load_fer2013(path, skip_bad_rows)
     if name == "ferplus":
@@ -404,7 +478,7 @@ def load_dataset(name: str, path: str | Path, ferplus_csv: str | Path | None = N
         fer_csv = Path(path)
         if fer_csv.is_dir():
             fer_csv = fer_csv / "fer2013.csv"
-        return read_ferplus(fer_csv, ferplus_csv, skip_bad_rows)
+        return read_ferplus(fer_csv, ferplus_csv, skip_bad_rows, ferplus_mode, ferplus_classes)
     if name == "rafdb":
         return read_rafdb(path)
     if name == "folder":
@@ -438,3 +512,48 @@ def train_val_test(data: FaceData, val_source: str = "auto", holdout_fraction: f
     train_index, val_index = stratified_holdout(splits["train"].labels.numpy(), holdout_fraction, seed)
     train = splits["train"]
     return train.subset(train_index), train.subset(val_index), splits[test_name], "train_holdout", test_name
+
+
+# --------------------------------------------------------------------------- describe
+def describe_counts(dataset: str, path: str | Path | None = None, ferplus_csv: str | Path | None = None,
+                    ferplus_mode: str = "majority", ferplus_classes: int = 7) -> tuple[tuple[str, ...], dict]:
+    """(class names, {split: per-class counts}) of a dataset; FER+ from ``fer2013new.csv`` alone (no pixels),
+    split names as its ``Usage`` column spells them."""
+    if dataset == "ferplus":
+        if ferplus_csv is None:
+            raise _fail("describe --dataset ferplus needs --ferplus-csv PATH/fer2013new.csv")
+        names = ferplus_class_names(ferplus_classes)
+        counts: dict[str, np.ndarray] = {}
+        for usage, image_name, votes, _line in read_ferplus_votes(ferplus_csv):
+            labelled = ferplus_labels(votes, ferplus_mode, ferplus_classes) if image_name else None
+            if labelled is not None:
+                counts.setdefault(usage, np.zeros(len(names), np.int64))[labelled[0]] += 1
+        return names, counts
+    if path is None:
+        raise _fail(f"describe --dataset {dataset} needs --data-path")
+    data = load_dataset(dataset, path)
+    return data.class_names, {name: split.class_counts(len(data.class_names)) for name, split in data.splits.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Describe a dataset the package reads: rows per split and class")
+    sub = parser.add_subparsers(dest="command", required=True)
+    describe = sub.add_parser("describe", help="rows kept per split and per class")
+    describe.add_argument("--dataset", default="fer2013", choices=DATASETS)
+    describe.add_argument("--data-path", default=None, help="the dataset file or folder (not needed for ferplus)")
+    describe.add_argument("--ferplus-csv", default=None)
+    describe.add_argument("--ferplus-mode", default="majority", choices=FERPLUS_MODES)
+    describe.add_argument("--ferplus-classes", default=7, type=int, choices=[7, 8])
+    args = parser.parse_args(argv)
+    names, counts = describe_counts(args.dataset, args.data_path, args.ferplus_csv, args.ferplus_mode,
+                                    args.ferplus_classes)
+    width = max(len(n) for n in names)
+    print(f"{'split':14s} {'rows':>7s}  " + " ".join(f"{n:>{width}s}" for n in names))
+    for split, row in counts.items():
+        print(f"{split:14s} {int(row.sum()):7d}  " + " ".join(f"{int(v):>{width}d}" for v in row))
+
+
+if __name__ == "__main__":
+    main()

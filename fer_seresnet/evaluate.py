@@ -21,7 +21,7 @@ import torch
 from fer_seresnet.dataset import (
     CLASS_NAMES,
     DATASETS,
-    NUM_CLASSES,
+    FERPLUS_MODES,
     FaceSplit,
     FaceTensorDataset,
     collate_batch,
@@ -61,34 +61,34 @@ def predict_split(model, split: FaceSplit, rt: Runtime, crop_size: int, ten_crop
     return collect_predictions(model, loader, make_predict_fn(preset), rt, desc="ten-crop eval" if ten_crop else "eval")
 
 
-def score(labels: np.ndarray, probs: np.ndarray) -> dict:
+def score(labels: np.ndarray, probs: np.ndarray, class_names=CLASS_NAMES) -> dict:
     """accuracy, macro_f1, recall/<class> and the confusion matrix (as nested lists) for predictions."""
     pred = probs.argmax(1)
-    summary = metrics.classification_summary(labels, pred, CLASS_NAMES)
+    summary = metrics.classification_summary(labels, pred, class_names)
     nll = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean()
     summary["nll"] = float(nll)
     return summary
 
 
-def majority_baseline(train_labels: np.ndarray, labels: np.ndarray) -> dict:
+def majority_baseline(train_labels: np.ndarray, labels: np.ndarray, class_names=CLASS_NAMES) -> dict:
     """The trivial predictor: always the training majority class, the training prior as scores."""
-    prior = np.bincount(train_labels, minlength=NUM_CLASSES).astype(np.float64)
+    prior = np.bincount(train_labels, minlength=len(class_names)).astype(np.float64)
     prior /= prior.sum()
-    return score(labels, np.tile(prior, (len(labels), 1)))
+    return score(labels, np.tile(prior, (len(labels), 1)), class_names)
 
 
 def write_evaluation(run_dir: Path, predictions: dict[str, torch.Tensor], train_labels: np.ndarray, *, experiment: str,
                      dataset: str, data_kind: str, split: str, device: str, wall_seconds: float,
-                     extra: dict | None = None, title: str = "") -> dict:
+                     extra: dict | None = None, title: str = "", class_names=CLASS_NAMES) -> dict:
     """results.json + confusion-matrix and per-class-recall plots for one scored split; returns the metrics."""
     labels = predictions["label"].numpy().astype(np.int64)
     probs = predictions["probs"].numpy()
-    result = score(labels, probs)
-    baseline = majority_baseline(train_labels, labels)
-    cm = metrics.confusion_matrix(labels, probs.argmax(1), NUM_CLASSES)
-    plotting.plot_confusion_matrix(cm, list(CLASS_NAMES), run_dir / f"confusion_matrix_{split}.png",
+    result = score(labels, probs, class_names)
+    baseline = majority_baseline(train_labels, labels, class_names)
+    cm = metrics.confusion_matrix(labels, probs.argmax(1), len(class_names))
+    plotting.plot_confusion_matrix(cm, list(class_names), run_dir / f"confusion_matrix_{split}.png",
                                    title=title or f"{experiment} on {dataset} {split}")
-    recalls = {name: result[f"recall/{name}"] for name in CLASS_NAMES if result[f"recall/{name}"] is not None}
+    recalls = {name: result[f"recall/{name}"] for name in class_names if result[f"recall/{name}"] is not None}
     if recalls:
         plotting.plot_per_label_bars(recalls, run_dir / f"per_class_recall_{split}.png",
                                      title=f"per-class recall, {dataset} {split}", ylabel="recall")
@@ -105,7 +105,8 @@ def model_from_checkpoint(path: str | Path, rt: Runtime):
     options = state.get("extra", {}).get("model_options")
     if options is None:
         raise SystemExit(f"error: {path}: not a fer_seresnet training checkpoint (no model_options)")
-    model = build_model(options["arch"], NUM_CLASSES, options["width"], options.get("dropout", 0.0))
+    model = build_model(options["arch"], len(options.get("class_names", CLASS_NAMES)), options["width"],
+                        options.get("dropout", 0.0))
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
@@ -124,6 +125,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--cross-dataset", default=None, choices=DATASETS,
                         help="evaluate on another dataset than the one trained on (labels remapped to FER2013's)")
     parser.add_argument("--ferplus-csv", default=None, help="fer2013new.csv for --dataset ferplus")
+    parser.add_argument("--ferplus-mode", default="majority", choices=FERPLUS_MODES)
+    parser.add_argument("--ferplus-classes", default=None, type=int, choices=[7, 8],
+                        help="default: the checkpoint's number of classes")
     parser.add_argument("--split", default=None, help="split to score (default: private_test > public_test > test)")
     parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=False, help="ten-crop TTA")
     parser.add_argument("--batch-size", default=256, type=int)
@@ -139,7 +143,12 @@ def main(args: argparse.Namespace) -> dict:
     rt = Runtime.from_namespace(args)
     model, options, state = model_from_checkpoint(args.checkpoint, rt)
     dataset_name = args.cross_dataset or args.dataset or options.get("dataset", "fer2013")
-    data = load_dataset(dataset_name, args.data_path, args.ferplus_csv, args.skip_bad_rows)
+    class_names = tuple(options.get("class_names", CLASS_NAMES))
+    data = load_dataset(dataset_name, args.data_path, args.ferplus_csv, args.skip_bad_rows, args.ferplus_mode,
+                        args.ferplus_classes or len(class_names))
+    if len(data.class_names) != len(class_names):
+        raise SystemExit(f"error: {args.checkpoint} predicts {len(class_names)} classes but {dataset_name} has "
+                         f"{len(data.class_names)}; pass --ferplus-classes {len(class_names)}")
     split_name = args.split or next(s for s in ("private_test", "public_test", "test", "train") if s in data.splits)
     if split_name not in data.splits:
         raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
@@ -156,7 +165,7 @@ def main(args: argparse.Namespace) -> dict:
                                 args.batch_size, options["mean"], options["std"])
     train_labels = np.asarray(state["extra"].get("train_class_counts"), dtype=np.int64)
     # The baseline predicts the *training* set's majority class; rebuild labels from the stored counts.
-    train_labels = np.repeat(np.arange(NUM_CLASSES), train_labels)
+    train_labels = np.repeat(np.arange(len(class_names)), train_labels)
     result = None
     if rt.is_main:
         result = write_evaluation(

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from fer_seresnet.dataset import (
     DATASETS,
-    NUM_CLASSES,
+    FERPLUS_MODES,
     FaceTensorDataset,
     collate_batch,
     load_dataset,
@@ -61,6 +61,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     data.add_argument("--data-path", default="data/fer2013", help="fer2013.csv, a folder with it, or train/ + test/")
     data.add_argument("--dataset", default="fer2013", choices=DATASETS)
     data.add_argument("--ferplus-csv", default=None, help="fer2013new.csv (with --dataset ferplus)")
+    data.add_argument("--ferplus-mode", default="majority", choices=FERPLUS_MODES,
+                      help="FER+ labels as FERPlus's src/ferplus.py makes them (_process_data)")
+    data.add_argument("--ferplus-classes", default=7, type=int, choices=[7, 8],
+                      help="FER+: 7 = FER2013's classes (contempt rows dropped), 8 = with contempt")
     data.add_argument("--soft-targets", action="store_true", help="FER+: train on the vote distribution")
     data.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed CSV rows")
     data.add_argument("--val-source", default="auto", choices=["auto", "holdout", "public_test"],
@@ -122,7 +126,7 @@ def make_loss_fn(preset: ClassificationPresetTrain, label_smoothing: float, soft
         logits = model(rt.to_device(images))
         if soft_targets and "soft" in batch:
             target = rt.to_device(batch["soft"])
-            target = target * (1 - label_smoothing) + label_smoothing / NUM_CLASSES
+            target = target * (1 - label_smoothing) + label_smoothing / target.shape[1]
             loss = -(target * F.log_softmax(logits.float(), 1)).sum(1).mean()
         else:
             loss = F.cross_entropy(logits.float(), rt.to_device(batch["label"]), label_smoothing=label_smoothing)
@@ -173,7 +177,9 @@ def main(args: argparse.Namespace) -> dict | None:
     watch = Stopwatch()
     rt = Runtime.from_namespace(args)
     # Read the data first: bad input stops the run before a run folder is created.
-    data = load_dataset(args.dataset, args.data_path, args.ferplus_csv, args.skip_bad_rows)
+    data = load_dataset(args.dataset, args.data_path, args.ferplus_csv, args.skip_bad_rows, args.ferplus_mode,
+                        args.ferplus_classes)
+    num_classes = len(data.class_names)
     experiment = args.experiment or f"{args.dataset}_{args.arch}"
     run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
     if rt.is_main:
@@ -184,8 +190,8 @@ def main(args: argparse.Namespace) -> dict | None:
     if data.stats.get("bad_rows"):
         log.info("skipped %d malformed CSV row(s) of %s (--skip-bad-rows)", data.stats["bad_rows"], args.data_path)
     if args.dataset == "ferplus":
-        log.info("FER+: dropped %d not-face rows, %d rows without a FER2013-class majority",
-                 data.stats["not_face"], data.stats["no_fer_class"])
+        log.info("FER+ (%s, %d classes): dropped %d not-face rows, %d rows without a label", args.ferplus_mode,
+                 num_classes, data.stats["not_face"], data.stats["no_fer_class"])
     train_split, val_split, test_split, val_name, test_name = train_val_test(
         data, args.val_source, args.holdout_fraction, args.split_seed)
     if args.train_subset and args.train_subset < len(train_split):
@@ -197,8 +203,8 @@ def main(args: argparse.Namespace) -> dict | None:
 
     mean, std = FER_MEAN, FER_STD
     model_options = {"arch": args.arch, "width": args.width, "dropout": args.dropout, "crop_size": args.crop_size,
-                     "mean": mean, "std": std, "dataset": args.dataset}
-    model = build_model(args.arch, NUM_CLASSES, args.width, args.dropout)
+                     "mean": mean, "std": std, "dataset": args.dataset, "class_names": list(data.class_names)}
+    model = build_model(args.arch, num_classes, args.width, args.dropout)
     log.info("model %s", describe_model(model, args.crop_size))
     if args.pretrained:
         load_model_weights(model, args.pretrained)
@@ -237,7 +243,7 @@ def main(args: argparse.Namespace) -> dict | None:
         summary.truncate(start_epoch)
         log.info("resumed %s after epoch %d (best val accuracy %.4f)", run_dir, start_epoch, tracker.best)
 
-    train_counts = train_split.class_counts().tolist()
+    train_counts = train_split.class_counts(num_classes).tolist()
     last_elapsed = elapsed_before
     run_clock = time.perf_counter()
     seconds_per_step = None
@@ -256,7 +262,7 @@ def main(args: argparse.Namespace) -> dict | None:
         steps_done = max_steps or len(train_loader)
         seconds_per_step = train_seconds / steps_done
         val = predict_split(model, val_split, rt, args.crop_size, False, args.eval_batch_size, mean, std)
-        val_metrics = score(val["label"].numpy().astype(np.int64), val["probs"].numpy())
+        val_metrics = score(val["label"].numpy().astype(np.int64), val["probs"].numpy(), data.class_names)
         if scheduler is not None and not per_step:
             scheduler.step(val_metrics["accuracy"])
         improved = tracker.update(val_metrics["accuracy"], epoch + 1)
@@ -297,7 +303,7 @@ def main(args: argparse.Namespace) -> dict | None:
     rt.unwrap(model).load_state_dict(best["model"])
     test_watch = Stopwatch()
     centre = predict_split(model, test_split, rt, args.crop_size, False, args.eval_batch_size, mean, std)
-    centre_metrics = score(centre["label"].numpy().astype(np.int64), centre["probs"].numpy())
+    centre_metrics = score(centre["label"].numpy().astype(np.int64), centre["probs"].numpy(), data.class_names)
     final, extra = centre, {"centre_crop": centre_metrics}
     if args.eval_ten_crop:
         final = predict_split(model, test_split, rt, args.crop_size, True, args.eval_batch_size, mean, std)
@@ -307,10 +313,10 @@ def main(args: argparse.Namespace) -> dict | None:
                       "best_checkpoint_elapsed_seconds": float(best["extra"]["elapsed_seconds"]),
                       "training_seconds": float(last_elapsed), "load_stats": data.stats,
                       "test_eval_seconds": test_watch.seconds})
-        train_labels = np.repeat(np.arange(NUM_CLASSES), train_counts)
+        train_labels = np.repeat(np.arange(num_classes), train_counts)
         result = write_evaluation(run_dir, final, train_labels, experiment=experiment, dataset=args.dataset,
                                   data_kind=args.data_kind, split=test_name, device=rt.device_name(),
-                                  wall_seconds=watch.seconds, extra=extra)
+                                  wall_seconds=watch.seconds, extra=extra, class_names=data.class_names)
         log.info("test (%s%s, best epoch %s): accuracy %.4f, macro-F1 %.4f; centre crop accuracy %.4f; %.0f s total",
                  test_name, ", ten-crop" if args.eval_ten_crop else "", tracker.best_epoch, result["accuracy"],
                  result["macro_f1"], centre_metrics["accuracy"], watch.seconds)

@@ -26,14 +26,15 @@ from shared_utils.gradcam import CamExplainer
 from shared_utils.runtime import Runtime
 
 
-def choose_indices(labels: np.ndarray, per_class: int, indices: list[int] | None) -> list[int]:
+def choose_indices(labels: np.ndarray, per_class: int, indices: list[int] | None,
+                   num_classes: int = len(CLASS_NAMES)) -> list[int]:
     if indices:
         bad = [i for i in indices if not 0 <= i < len(labels)]
         if bad:
             raise SystemExit(f"error: --indices {bad} out of range (split has {len(labels)} images)")
         return list(indices)
     chosen = []
-    for label in range(len(CLASS_NAMES)):
+    for label in range(num_classes):
         chosen += np.flatnonzero(labels == label)[:per_class].tolist()
     return chosen
 
@@ -94,12 +95,14 @@ def main(args: argparse.Namespace) -> dict:
     rt = Runtime.from_args(args.device, False, False, 0, False)
     model, options, _ = model_from_checkpoint(args.checkpoint, rt)
     model.eval()
-    data = load_dataset(args.dataset or options.get("dataset", "fer2013"), args.data_path, args.ferplus_csv)
+    names = tuple(options.get("class_names", CLASS_NAMES))
+    data = load_dataset(args.dataset or options.get("dataset", "fer2013"), args.data_path, args.ferplus_csv,
+                        ferplus_classes=len(names))
     split_name = args.split or next(s for s in ("private_test", "public_test", "test", "train") if s in data.splits)
     if split_name not in data.splits:
         raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
     split = data.splits[split_name]
-    chosen = choose_indices(split.labels.numpy(), args.per_class, args.indices)
+    chosen = choose_indices(split.labels.numpy(), args.per_class, args.indices, len(names))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     preset = ClassificationPresetEval(options["crop_size"], False, options["mean"], options["std"])
@@ -116,7 +119,7 @@ def main(args: argparse.Namespace) -> dict:
         maps = explainer(inputs, [int(p) for p in predicted])
     overlays, titles = [], []
     for n, index in enumerate(chosen):
-        truth, pred = CLASS_NAMES[int(split.labels[index])], CLASS_NAMES[int(predicted[n])]
+        truth, pred = names[int(split.labels[index])], names[int(predicted[n])]
         overlays += [_upsample(crops[n], 2), plotting.overlay_heatmap(_upsample(crops[n], 2), maps[n], alpha=0.45)]
         titles += [f"#{index} {truth}", f"pred {pred}"]
     plotting.save_image_grid(overlays, out / "gradcam_grid.png", titles=titles, ncols=8)
@@ -127,7 +130,7 @@ def main(args: argparse.Namespace) -> dict:
     shares = region_shares(mean_map)
     summary = {"checkpoint": str(args.checkpoint), "split": split_name, "indices": chosen, "method": args.method,
                "stage": args.stage, "region_shares": shares,
-               "predicted": [CLASS_NAMES[int(p)] for p in predicted]}
+               "predicted": [names[int(p)] for p in predicted]}
     (out / "gradcam_regions.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote feature maps and {args.method} figures for {len(chosen)} faces to {out}; "
           f"mean-map share upper/middle/lower: " + " / ".join(f"{v:.2f}" for v in shares.values()))

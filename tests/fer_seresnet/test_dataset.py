@@ -11,9 +11,12 @@ import torch
 
 from fer_seresnet.dataset import (
     CLASS_NAMES,
+    FERPLUS_VOTE_COLUMNS,
     RAFDB_TO_FER,
     FaceTensorDataset,
     collate_batch,
+    describe_counts,
+    ferplus_labels,
     load_dataset,
     read_class_folders,
     read_fer2013_csv,
@@ -133,9 +136,28 @@ def test_ferplus_column_mapping(tmp_path):
     data = read_ferplus(fer_csv, plus)
     split = data.splits["train"]
     assert split.labels.tolist() == [3]
-    assert split.soft[0].tolist() == pytest.approx([0, 0, 0, 0.7, 0, 0.3, 0])
+    # FERPlus's majority mode keeps the majority emotion only (a one-hot target); its crossentropy mode keeps the
+    # top emotions holding 75 % of the votes
+    assert split.soft[0].tolist() == pytest.approx([0, 0, 0, 1, 0, 0, 0])
     assert data.stats == {"not_face": 1, "no_fer_class": 1, "bad_rows": 0}
     assert split.images[0].max() == 1  # row 0's pixels, not row 2's
+    soft = read_ferplus(fer_csv, plus, mode="crossentropy").splits["train"]
+    assert soft.soft[0].tolist() == pytest.approx([0, 0, 0, 0.7, 0, 0.3, 0])
+    eight = read_ferplus(fer_csv, plus, classes=8)
+    assert eight.class_names[-1] == "contempt" and eight.splits["train"].labels.tolist() == [3, 7]
+
+
+def test_ferplus_rules_as_ferplus_makes_them():
+    """microsoft/FERPlus src/ferplus.py _process_data: single votes removed first, then a strict majority."""
+    votes = lambda **kw: [kw.get(c, 0) for c in FERPLUS_VOTE_COLUMNS]  # noqa: E731
+    assert ferplus_labels(votes(happiness=5, surprise=4, anger=1))[0] == 3  # the single anger vote is dropped: 5/9
+    assert ferplus_labels(votes(happiness=5, surprise=5)) is None  # no strict majority: unknown, dropped
+    assert ferplus_labels(votes(unknown=6, happiness=4)) is None  # unknown: dropped
+    assert ferplus_labels(votes(contempt=6, neutral=4)) is None  # contempt with 7 classes: dropped
+    assert ferplus_labels(votes(contempt=6, neutral=4), classes=8)[0] == 7
+    label, dist = ferplus_labels(votes(neutral=5, sadness=3, anger=2), "probability")
+    # neutral 5 + sadness 3 reach 75 % of the 10 votes: the 2 anger votes are left out
+    assert label == 6 and dist.tolist() == pytest.approx([0, 0, 0, 0, 0.375, 0, 0.625])
 
 
 def test_rafdb_labels_mapped_to_fer_order(demo_root):
@@ -201,3 +223,19 @@ def test_real_ferplus_alignment(shared):
     data = read_ferplus(fer_csv, plus)
     assert data.stats["not_face"] == int(votes["Image name"].isna().sum())
     assert len(data.splits["train"]) + data.stats["not_face"] + data.stats["no_fer_class"] == 1167
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("classes, expected", [(7, {"Training": 24941, "PublicTest": 3186, "PrivateTest": 3137}),
+                                               (8, {"Training": 25060, "PublicTest": 3199, "PrivateTest": 3153})])
+def test_real_ferplus_counts_by_ferplus_rules(shared, classes, expected, capsys):
+    """The rows FERPlus's majority rule keeps in the real fer2013new.csv, per Usage split (no pixels needed)."""
+    from fer_seresnet.dataset import main as dataset_main
+
+    names, counts = describe_counts("ferplus", ferplus_csv=shared("data/ferplus/fer2013new.csv"),
+                                    ferplus_classes=classes)
+    assert len(names) == classes and {k: int(v.sum()) for k, v in counts.items()} == expected
+    dataset_main(["describe", "--dataset", "ferplus", "--ferplus-csv", str(shared("data/ferplus/fer2013new.csv")),
+                  "--ferplus-mode", "majority", "--ferplus-classes", str(classes)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:2] == ["Training", str(expected["Training"])]

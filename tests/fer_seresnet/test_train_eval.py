@@ -150,6 +150,24 @@ def test_ferplus_soft_targets_and_folder_cross_dataset(demo_root, tmp_path):
     assert cross["accuracy"] > 0.5
 
 
+def test_ferplus_eight_classes(demo_root, tmp_path):
+    """--ferplus-classes 8: contempt is an eighth class of the model, of the scores and of evaluation."""
+    common = ["--data-path", str(demo_root / "fer2013" / "fer2013.csv"), "--ferplus-csv",
+              str(demo_root / "ferplus" / "fer2013new.csv")]
+    _train(["--dataset", "ferplus", *common, "--ferplus-classes", "8", "--epochs", "1", "--output", str(tmp_path),
+            "--experiment", "eight", "--no-eval-ten-crop", *FAST])
+    record = json.loads((tmp_path / "eight" / "results.json").read_text())
+    assert "recall/contempt" in record["metrics"] and len(record["extra"]["confusion_matrix"]) == 8
+    again = evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
+        "--checkpoint", str(tmp_path / "eight" / "checkpoint_best.pt"), *common, "--output", str(tmp_path),
+        "--experiment", "eight_eval", "--data-kind", "demo"]))
+    assert again["accuracy"] == pytest.approx(record["metrics"]["accuracy"])  # the same split, centre crop
+    with pytest.raises(SystemExit, match="predicts 8 classes but ferplus has 7; pass --ferplus-classes 8"):
+        evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
+            "--checkpoint", str(tmp_path / "eight" / "checkpoint_best.pt"), *common, "--ferplus-classes", "7",
+            "--output", str(tmp_path), "--experiment", "mismatch", "--data-kind", "demo"]))
+
+
 def test_skip_bad_rows_is_counted_in_the_log(demo_root, tmp_path):
     lines = (demo_root / "fer2013" / "fer2013.csv").read_text().splitlines()
     lines[5] = "3,1 2 3,Training"  # wrong pixel count on line 6

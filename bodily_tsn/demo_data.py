@@ -35,6 +35,7 @@ from PIL import Image
 from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, SPLIT_FOLDERS, VIDEO_SUBDIR
 from bodily_tsn.masking import draw_surgical_mask
 from shared_utils.checkpoint import atomic_write, atomic_write_text
+from shared_utils.io import claim_output_folder
 from shared_utils.runtime import progress
 
 WIDTH, HEIGHT, FPS, NUM_FRAMES = 160, 120, 10, 20
@@ -223,6 +224,7 @@ def make_demo_dataset(out: str | Path, counts: dict[str, int] | None = None, see
                 "layout=original-frames+holistic-3N\n")
     if marker.is_file() and marker.read_text() == expected:
         return out
+    claim_output_folder(out, "bodily_tsn.demo_data", MARKER)  # never a user's folder: only an empty one or ours
     rng = np.random.default_rng(seed)
     for split, count in counts.items():
         rows = []

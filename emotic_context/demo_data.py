@@ -25,6 +25,7 @@ from PIL import Image
 
 from emotic_context.dataset import CATEGORIES, DEMO_MARKER
 from shared_utils.checkpoint import atomic_write_text
+from shared_utils.io import claim_output_folder
 
 FOLDERS = ("mscoco/images", "framesdb/images", "ade20k/images", "emodb_small/images")
 NUM_SCENES, NUM_PERSON_KINDS = 7, 6
@@ -263,6 +264,7 @@ def generate(out: str | Path, persons: dict[str, int] | None = None, seed: int =
              size_range=((80, 112), (64, 88))) -> Path:
     """Write the demo dataset under ``out`` (``out/emotic``, ``out/Annotations/Annotations.mat``)."""
     out = Path(out)
+    claim_output_folder(out, "emotic_context.demo_data", DEMO_MARKER)  # only an empty folder or ours
     persons = persons or DEFAULT_PERSONS
     rng = np.random.default_rng(seed)
     splits = {split: make_split(rng, split, n, out / "emotic", drop_fraction, size_range)

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from emotionroi_ex import EMOTIONS
+from shared_utils.io import DEMO_MARKER, claim_output_folder
 
 ANNOTATORS = 15
 WHOLE_IMAGE_PROB = 0.06  # an annotator who marks the whole image: 1 - 0.94**15 = 60 % of maps get a raised floor
@@ -139,9 +140,9 @@ def write_demo_dataset(out: str | Path, per_class: int = 24, test_fraction: floa
                        size_range=(96, 144)) -> Path:
     """Write ``out/images``, ``out/ground_truth``, ``out/training_testing_split`` (deterministic)."""
     out = Path(out)
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    claim_output_folder(out, "emotionroi_ex.demo_data")  # never a user's folder: only an empty one or ours
+    tmp = claim_output_folder(out.with_name(out.name + ".partial"), "emotionroi_ex.demo_data")
+    shutil.rmtree(tmp)
     rng = np.random.default_rng(seed)
     training, testing = [], []
     n_test = max(1, round(per_class * test_fraction))
@@ -157,8 +158,8 @@ def write_demo_dataset(out: str | Path, per_class: int = 24, test_fraction: floa
     (tmp / "training_testing_split").mkdir()
     (tmp / "training_testing_split" / "training.txt").write_text("\n".join(training) + "\n")
     (tmp / "training_testing_split" / "testing.txt").write_text("\n".join(testing) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
+    (tmp / DEMO_MARKER).write_text(f"emotionroi_ex demo data: per_class={per_class} seed={seed} size={size_range}\n")
+    shutil.rmtree(out)  # ours: claimed above
     tmp.rename(out)  # never leave a half-written dataset under the final name
     return out
 

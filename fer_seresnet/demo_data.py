@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from fer_seresnet.dataset import CLASS_NAMES, FERPLUS_TO_FER, FERPLUS_VOTE_COLUMNS, RAFDB_TO_FER
+from shared_utils.io import claim_output_folder
 
 SPLIT_SIZES = {"Training": 60, "PublicTest": 20, "PrivateTest": 20}  # per class
 RAFDB_SIZES = {"train": 8, "test": 12}  # per class
@@ -114,8 +115,10 @@ def _fer_rows(seed: int) -> list[tuple[int, np.ndarray, str]]:
 
 
 def write_demo(out: str | Path, layout: str = "csv", seed: int = 0) -> Path:
-    """Write the demo datasets under ``out`` (deterministic for a given seed); returns ``out``."""
+    """Write the demo datasets under ``out`` (deterministic for a given seed); returns ``out``. ``out`` must be
+    empty, new, or made by this generator before (its DEMO_DATA.txt): a user's data is never overwritten."""
     out = Path(out)
+    claim_output_folder(out, "fer_seresnet.demo_data")
     rows = _fer_rows(seed)
     fer_dir = out / "fer2013"
     fer_dir.mkdir(parents=True, exist_ok=True)

@@ -42,3 +42,22 @@ def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.
         raise SystemExit(f"error: image {path} does not exist") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise SystemExit(f"error: cannot read image {path}: {type(exc).__name__}: {exc}") from None
+
+
+DEMO_MARKER = "DEMO_DATA.txt"
+
+
+def claim_output_folder(folder: str | Path, what: str, marker: str = DEMO_MARKER) -> Path:
+    """For a generator: ``folder`` must not exist, be empty, or hold ``marker`` (so it was made by a generator
+    before); anything else (a user's data root, say) is refused in one line and left untouched. The marker is
+    written first, so a folder left half-written by an interrupted run is still recognised as the generator's."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SystemExit(f"error: {folder} is a file; {what} writes a folder there")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).is_file():
+        raise SystemExit(f"error: {folder} is not empty and was not made by {what} (no {marker}); it is left "
+                         "untouched: give an empty or new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / marker).is_file():
+        (folder / marker).write_text(f"made by {what} (in progress)\n")
+    return folder

@@ -149,7 +149,10 @@ def main(args: argparse.Namespace) -> dict:
     if len(data.class_names) != len(class_names):
         raise SystemExit(f"error: {args.checkpoint} predicts {len(class_names)} classes but {dataset_name} has "
                          f"{len(data.class_names)}; pass --ferplus-classes {len(class_names)}")
-    split_name = args.split or next(s for s in ("private_test", "public_test", "test", "train") if s in data.splits)
+    split_name = args.split or next((s for s in ("private_test", "public_test", "test") if s in data.splits), None)
+    if split_name is None:  # never the training split silently
+        raise SystemExit(f"error: {args.data_path}: no test split (has {', '.join(data.splits)}); pass --split train "
+                         "to score the training images on purpose")
     if split_name not in data.splits:
         raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
     tta = "_tencrop" if args.ten_crop else ""

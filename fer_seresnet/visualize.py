@@ -98,7 +98,10 @@ def main(args: argparse.Namespace) -> dict:
     names = tuple(options.get("class_names", CLASS_NAMES))
     data = load_dataset(args.dataset or options.get("dataset", "fer2013"), args.data_path, args.ferplus_csv,
                         ferplus_classes=len(names))
-    split_name = args.split or next(s for s in ("private_test", "public_test", "test", "train") if s in data.splits)
+    split_name = args.split or next((s for s in ("private_test", "public_test", "test") if s in data.splits), None)
+    if split_name is None:  # never the training split silently
+        raise SystemExit(f"error: {args.data_path}: no test split (has {', '.join(data.splits)}); pass --split train "
+                         "to score the training images on purpose")
     if split_name not in data.splits:
         raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
     split = data.splits[split_name]

@@ -181,3 +181,19 @@ def test_skip_bad_rows_is_counted_in_the_log(demo_root, tmp_path):
     log_text = (tmp_path / "lenient" / "log.txt").read_text()
     assert "skipped 1 malformed CSV row(s)" in log_text
     assert json.loads((tmp_path / "lenient" / "results.json").read_text())["extra"]["load_stats"]["bad_rows"] == 1
+
+
+def test_evaluate_never_falls_back_to_the_training_split(trained, demo_root, tmp_path):
+    run_dir, _ = trained
+    lines = (demo_root / "fer2013" / "fer2013.csv").read_text().splitlines()
+    train_only = tmp_path / "fer2013.csv"
+    train_only.write_text("\n".join([lines[0], *[line for line in lines[1:] if line.endswith(",Training")]]) + "\n")
+    common = ["--checkpoint", str(run_dir / "checkpoint_best.pt"), "--data-path", str(train_only), "--output",
+              str(tmp_path / "runs"), "--data-kind", "demo"]
+    with pytest.raises(SystemExit, match=r"no test split \(has train\); pass --split train"):
+        evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [*common, "--experiment", "silent"]))
+    assert not (tmp_path / "runs" / "silent").exists()
+    on_purpose = evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
+        *common, "--split", "train", "--experiment", "train_scored"]))
+    assert json.loads((tmp_path / "runs" / "train_scored" / "results.json").read_text())["split"] == "train"
+    assert on_purpose["accuracy"] > 0.5

@@ -14,6 +14,7 @@ Bad input is a one-line ``SystemExit`` naming the file (and line), or, with ``sk
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -512,6 +513,22 @@ def train_val_test(data: FaceData, val_source: str = "auto", holdout_fraction: f
     train_index, val_index = stratified_holdout(splits["train"].labels.numpy(), holdout_fraction, seed)
     train = splits["train"]
     return train.subset(train_index), train.subset(val_index), splits[test_name], "train_holdout", test_name
+
+
+# --------------------------------------------------------------------------- duplicates across splits
+def train_duplicates(test: FaceSplit, train: FaceSplit) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over ``test``: images with an exact pixel copy in ``train``, and among them those whose label is the
+    label of none of their copies (FER2013 has such pairs: 280 PublicTest images, 7 of them relabelled)."""
+    labels_by_image: dict[bytes, set[int]] = {}
+    for image, label in zip(train.images.numpy(), train.labels.tolist()):
+        labels_by_image.setdefault(hashlib.sha1(image.tobytes()).digest(), set()).add(int(label))
+    duplicate = np.zeros(len(test), bool)
+    other_label = np.zeros(len(test), bool)
+    for n, (image, label) in enumerate(zip(test.images.numpy(), test.labels.tolist())):
+        copies = labels_by_image.get(hashlib.sha1(image.tobytes()).digest())
+        if copies is not None:
+            duplicate[n], other_label[n] = True, int(label) not in copies
+    return duplicate, other_label
 
 
 # --------------------------------------------------------------------------- describe

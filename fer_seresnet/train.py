@@ -26,6 +26,7 @@ from fer_seresnet.dataset import (
     FaceTensorDataset,
     collate_batch,
     load_dataset,
+    train_duplicates,
     train_val_test,
 )
 from fer_seresnet.evaluate import predict_split, score, write_evaluation
@@ -308,6 +309,14 @@ def main(args: argparse.Namespace) -> dict | None:
     if args.eval_ten_crop:
         final = predict_split(model, test_split, rt, args.crop_size, True, args.eval_batch_size, mean, std)
     if rt.is_main:
+        # Disclose test images that have an exact copy in Training (FER2013 PublicTest: 280), and score without them
+        duplicate, other_label = train_duplicates(test_split, data.splits["train"])
+        if duplicate.any():
+            keep = ~duplicate
+            correct = final["probs"].numpy().argmax(1) == final["label"].numpy()
+            extra.update({"train_duplicates": int(duplicate.sum()),
+                          "train_duplicates_other_label": int(other_label.sum()),
+                          "accuracy_without_train_duplicates": float(correct[keep].mean())})
         extra.update({"best_epoch": tracker.best_epoch, "val_split": val_name, "val_accuracy": tracker.best,
                       "ten_crop": bool(args.eval_ten_crop), "train_images": len(train_split),
                       "best_checkpoint_elapsed_seconds": float(best["extra"]["elapsed_seconds"]),

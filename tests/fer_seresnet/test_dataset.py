@@ -13,6 +13,7 @@ from fer_seresnet.dataset import (
     CLASS_NAMES,
     FERPLUS_VOTE_COLUMNS,
     RAFDB_TO_FER,
+    FaceSplit,
     FaceTensorDataset,
     collate_batch,
     describe_counts,
@@ -23,6 +24,7 @@ from fer_seresnet.dataset import (
     read_fer2013_folders,
     read_ferplus,
     read_rafdb,
+    train_duplicates,
     train_val_test,
 )
 from shared_utils.splits import stratified_holdout
@@ -239,3 +241,23 @@ def test_real_ferplus_counts_by_ferplus_rules(shared, classes, expected, capsys)
                   "--ferplus-mode", "majority", "--ferplus-classes", str(classes)])
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[:2] == ["Training", str(expected["Training"])]
+
+
+def test_train_duplicates_are_found_with_their_labels():
+    images = torch.arange(5 * 4, dtype=torch.uint8).view(5, 2, 2)
+    train = FaceSplit(images[:3], torch.tensor([0, 1, 2]))
+    test = FaceSplit(torch.stack([images[0], images[4], images[2]]), torch.tensor([0, 3, 5]))
+    duplicate, other_label = train_duplicates(test, train)
+    assert duplicate.tolist() == [True, False, True] and other_label.tolist() == [False, False, True]
+
+
+@pytest.mark.shared_data
+def test_real_public_test_duplicates_of_training(shared, tmp_path):
+    """280 PublicTest images have an exact pixel copy in Training; 7 of them carry a label none of their copies has."""
+    import tarfile
+
+    with tarfile.open(shared("data/fer2013/fer2013_msambare_train_publictest.tar.gz")) as tar:
+        tar.extractall(tmp_path, filter="data")
+    data = load_dataset("fer2013", tmp_path)
+    duplicate, other_label = train_duplicates(data.splits["public_test"], data.splits["train"])
+    assert int(duplicate.sum()) == 280 and int(other_label.sum()) == 7

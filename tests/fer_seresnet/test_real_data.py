@@ -36,3 +36,6 @@ def test_short_training_beats_majority_on_public_test(shared, tmp_path):
     majority = record["baseline"]["accuracy"]
     assert majority == pytest.approx(895 / 3589, abs=1e-4)  # "happy", the Training majority class
     assert result["accuracy"] >= majority + 0.10, (result["accuracy"], majority)
+    # PublicTest images with an exact copy in Training are disclosed, and the accuracy without them reported
+    assert record["extra"]["train_duplicates"] == 280 and record["extra"]["train_duplicates_other_label"] == 7
+    assert abs(record["extra"]["accuracy_without_train_duplicates"] - result["accuracy"]) < 0.05

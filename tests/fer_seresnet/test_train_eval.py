@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -197,3 +199,79 @@ def test_evaluate_never_falls_back_to_the_training_split(trained, demo_root, tmp
         *common, "--split", "train", "--experiment", "train_scored"]))
     assert json.loads((tmp_path / "runs" / "train_scored" / "results.json").read_text())["split"] == "train"
     assert on_purpose["accuracy"] > 0.5
+
+
+# --------------------------------------------------------------------------- predict on your own photos
+def _predict(argv, capsys):
+    from fer_seresnet import predict
+
+    code = predict.main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_predict_real_photos_every_face(trained, shared, tmp_path, capsys):
+    run_dir, _ = trained
+    single, group = shared("data/samples/single_face.jpg"), shared("data/samples/multi_face.jpg")
+    code, out, err = _predict([str(single), str(group), "--checkpoint", str(run_dir / "checkpoint_best.pt"),
+                               "--json", "--out", str(tmp_path / "pred"), "--cam"], capsys)
+    assert code == 0 and err == ""
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["path"] for r in records] == [str(single), str(group)]
+    assert len(records[0]["faces"]) == 1 and len(records[1]["faces"]) >= 3  # a group photo: several faces found
+    for face in records[0]["faces"] + records[1]["faces"]:
+        x1, y1, x2, y2 = face["box"]
+        assert x2 - x1 >= 24 and y2 - y1 >= 24
+        assert sum(face["probs"].values()) == pytest.approx(1.0, abs=1e-3)
+        assert face["label"] == max(face["probs"], key=face["probs"].get)
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["multi_face_pred.jpg", "single_face_pred.jpg"]
+
+
+def test_predict_video_over_time(trained, shared, tmp_path, capsys):
+    run_dir, _ = trained
+    clip = shared("data/samples/single_face.mp4")
+    code, out, _ = _predict([str(clip), "--every", "20", "--checkpoint", str(run_dir / "checkpoint_best.pt"),
+                             "--json", "--out", str(tmp_path / "pred")], capsys)
+    record = json.loads(out)
+    assert code == 0 and [f["frame"] for f in record["frames"]] == [0, 20, 40, 60]  # 72 frames
+    assert all(f["faces"] for f in record["frames"])
+    times = [f["time"] for f in record["frames"]]
+    assert times == sorted(times) and times[0] == 0.0
+    assert (tmp_path / "pred" / "single_face_emotions.png").stat().st_size > 1000
+
+
+def test_predict_classifies_the_detected_box(trained, demo_root, monkeypatch):
+    """Without real photos: exactly the box the (stubbed) detector reports is cut out and classified."""
+    from fer_seresnet import predict
+    from fer_seresnet.dataset import load_fer2013
+
+    run_dir, _ = trained
+    predictor = predict.FacePredictor(run_dir / "checkpoint_best.pt", "cpu")
+    face = load_fer2013(demo_root / "fer2013").splits["private_test"].images[0]
+    canvas = np.full((200, 300, 3), 255, np.uint8)
+    canvas[50:98, 100:148] = face.numpy()[..., None]
+    monkeypatch.setattr(predictor, "detect", lambda rgb: [(100, 50, 148, 98)])
+    [result] = predictor.faces(canvas)
+    with torch.no_grad():
+        expected = predictor.model(predictor.preset(face[None])).softmax(1)[0]
+    assert result["box"] == [100, 50, 148, 98]
+    assert list(result["probs"].values()) == pytest.approx(expected.tolist(), abs=1e-4)
+    assert result["label"] == predictor.class_names[int(expected.argmax())]
+
+
+def test_predict_no_face_and_bad_inputs(trained, tmp_path, capsys):
+    run_dir, _ = trained
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((120, 160, 3), 200, np.uint8))
+    code, out, err = _predict([str(blank), "--checkpoint", str(run_dir / "checkpoint_best.pt"),
+                               "--out", str(tmp_path / "pred")], capsys)
+    assert code == 1 and out == "" and err.strip() == f"{blank}: no face found"
+    assert not (tmp_path / "pred").exists()
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(SystemExit, match="not an image or video"):
+        _predict([str(tmp_path / "notes.txt"), "--checkpoint", str(run_dir / "checkpoint_best.pt")], capsys)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(SystemExit, match="already exists"):
+        _predict([str(blank), "--out", str(tmp_path / "taken")], capsys)
+    with pytest.raises(SystemExit, match="checkpoint not found"):
+        _predict([str(blank), "--checkpoint", str(tmp_path / "none.pt")], capsys)

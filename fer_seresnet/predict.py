@@ -1,0 +1,271 @@
+"""Emotions for your own photos and videos: every face found, classified with its probabilities.
+
+    python -m fer_seresnet.predict photo.jpg [folder/ clip.mp4 ...] [--checkpoint FILE] [--json] [--out DIR] [--cam]
+
+Faces are found with OpenCV's bundled frontal-face detector (Haar cascade); each face box, never the whole photo,
+is cut out, turned to grey and resized to the 48x48 the FER2013 models were trained on, then classified (centre
+crop, as evaluation). ``--out`` receives one annotated image per input (boxes, labels, probabilities; ``--cam``
+adds each face's Grad-CAM overlay), keeping the input's relative path (``a/b.jpg`` -> ``a/b_pred.jpg``); a video
+gets a prediction every ``--every`` frames, an annotated frame and a plot of the emotions over time. ``--json``
+prints one JSON object per input on stdout: ``{"path": ..., "faces": [{"box": [x1, y1, x2, y2], "label": ...,
+"probs": {...}}]}`` (videos: ``"frames": [{"frame": n, "time": s, "faces": [...]}]``). An input with no face is one
+line on stderr and gets no output file; the exit code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_cnn.pt"
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", help="images, videos or folders (walked recursively)")
+    parser.add_argument("--checkpoint", default=None,
+                        help=f"a fer_seresnet checkpoint (default: the shipped model, {SHIPPED_CHECKPOINT.name})")
+    parser.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
+    parser.add_argument("--out", default=None, help="folder for annotated images and plots (must not exist yet)")
+    parser.add_argument("--overwrite", action="store_true", help="write into an existing --out folder")
+    parser.add_argument("--cam", action="store_true", help="Grad-CAM overlay in each face box (with --out)")
+    parser.add_argument("--every", type=int, default=10, help="videos: classify every N-th frame")
+    parser.add_argument("--min-face", type=int, default=24, help="smallest face side the detector reports, pixels")
+    parser.add_argument("--device", default="auto")
+    return parser
+
+
+# --------------------------------------------------------------------------- inputs
+def list_inputs(paths: list[str]) -> list[tuple[Path, PurePosixPath]]:
+    """(file, relative path naming its outputs) for every image or video; folders are walked."""
+    out = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+            out += [(p, PurePosixPath(p.relative_to(path).as_posix())) for p in files]
+        elif path.is_file():
+            if path.suffix.lower() not in MEDIA_SUFFIXES:
+                raise SystemExit(f"error: {path}: not an image or video ({', '.join(sorted(MEDIA_SUFFIXES))})")
+            out.append((path, PurePosixPath(path.name)))
+        else:
+            raise SystemExit(f"error: {path}: no such file or folder")
+    if not out:
+        raise SystemExit(f"error: no images or videos in {' '.join(paths)}")
+    return out
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    from shared_utils.io import read_image
+
+    return read_image(path, "RGB", decoder="opencv")
+
+
+# --------------------------------------------------------------------------- faces
+class FacePredictor:
+    """Detector + classifier: ``faces(rgb) -> [{"box", "label", "probs"}]`` (largest face first)."""
+
+    def __init__(self, checkpoint: str | Path | None = None, device: str = "auto", min_face: int = 24):
+        import cv2
+
+        from fer_seresnet.evaluate import model_from_checkpoint
+        from fer_seresnet.presets import ClassificationPresetEval
+        from shared_utils.runtime import Runtime
+
+        path = Path(checkpoint) if checkpoint else SHIPPED_CHECKPOINT
+        if not path.is_file():
+            raise SystemExit(f"error: {path}: checkpoint not found" + ("" if checkpoint else
+                             " (no FER2013 model has shipped yet: pass --checkpoint RUN/checkpoint_best.pt)"))
+        self.rt = Runtime.from_args(device, amp=False)
+        self.model, self.options, _ = model_from_checkpoint(path, self.rt)
+        self.model.eval()
+        self.class_names = list(self.options.get("class_names") or ("angry", "disgust", "fear", "happy", "sad",
+                                                                    "surprise", "neutral"))
+        self.preset = ClassificationPresetEval(self.options["crop_size"], False, self.options["mean"],
+                                               self.options["std"])
+        cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        self.detector = cv2.CascadeClassifier(str(cascade))
+        if self.detector.empty():
+            raise SystemExit(f"error: {cascade}: OpenCV's face detector could not be loaded")
+        self.min_face = min_face
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        import cv2
+
+        gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        found = self.detector.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                               minSize=(self.min_face, self.min_face))
+        boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in (found if len(found) else [])]
+        return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+    def face_tensor(self, rgb: np.ndarray, boxes):
+        import cv2
+        import torch
+
+        from fer_seresnet.dataset import IMAGE_SIZE
+
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        crops = [cv2.resize(gray[y1:y2, x1:x2], (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+                 for x1, y1, x2, y2 in boxes]
+        return torch.from_numpy(np.stack(crops)), crops
+
+    def faces(self, rgb: np.ndarray, cam: bool = False) -> list[dict]:
+        import torch
+
+        boxes = self.detect(rgb)
+        if not boxes:
+            return []
+        raw, crops = self.face_tensor(rgb, boxes)
+        inputs = self.rt.to_device(self.preset(raw))
+        with torch.no_grad():
+            probs = self.model(inputs).float().softmax(1).cpu().numpy()
+        out = [{"box": list(box), "label": self.class_names[int(p.argmax())],
+                "probs": {name: round(float(v), 4) for name, v in zip(self.class_names, p)}}
+               for box, p in zip(boxes, probs)]
+        if cam:
+            from shared_utils.gradcam import CamExplainer
+
+            core = self.rt.unwrap(self.model)
+            with CamExplainer(core, [core.stages[-1]]) as explainer:
+                maps = explainer(inputs, [int(p.argmax()) for p in probs])
+            for face, heat in zip(out, maps):
+                face["cam"] = heat
+        return out
+
+
+# --------------------------------------------------------------------------- drawing
+def annotate(rgb: np.ndarray, faces: list[dict]) -> np.ndarray:
+    import cv2
+
+    from shared_utils.plotting import overlay_heatmap
+
+    canvas = rgb.copy()
+    for face in faces:
+        x1, y1, x2, y2 = face["box"]
+        if "cam" in face:
+            patch = canvas[y1:y2, x1:x2]
+            heat = cv2.resize(face["cam"], (patch.shape[1], patch.shape[0]))
+            canvas[y1:y2, x1:x2] = overlay_heatmap(patch, heat, alpha=0.45)
+        thickness = max(2, round(max(rgb.shape[:2]) / 400))
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), (40, 220, 40), thickness)
+        text = f"{face['label']} {face['probs'][face['label']]:.2f}"
+        scale = max(0.5, (x2 - x1) / 220)
+        cv2.putText(canvas, text, (x1, max(15, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 220, 40),
+                    thickness, cv2.LINE_AA)
+    return canvas
+
+
+def _save_rgb(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    from shared_utils.checkpoint import atomic_write
+
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if not ok:
+        raise SystemExit(f"error: {path}: could not encode the annotated image")
+    atomic_write(path, lambda handle: handle.write(encoded.tobytes()))
+
+
+def _public(faces: list[dict]) -> list[dict]:
+    return [{k: v for k, v in face.items() if k != "cam"} for face in faces]
+
+
+# --------------------------------------------------------------------------- one input
+def predict_image(predictor: FacePredictor, path: Path, cam: bool = False) -> tuple[dict, np.ndarray | None]:
+    rgb = read_rgb(path)
+    faces = predictor.faces(rgb, cam)
+    return {"path": str(path), "faces": _public(faces)}, (annotate(rgb, faces) if faces else None)
+
+
+def predict_video(predictor: FacePredictor, path: Path, every: int, cam: bool = False):
+    """(record, last annotated frame with faces, (times, per-class probability rows of the largest face))."""
+    import av
+
+    frames, annotated, times, rows = [], None, [], []
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            for n, frame in enumerate(container.decode(stream)):
+                if n % every:
+                    continue
+                rgb = frame.to_ndarray(format="rgb24")
+                faces = predictor.faces(rgb, cam)
+                time = float(frame.pts * stream.time_base) if frame.pts is not None else n / float(stream.average_rate)
+                frames.append({"frame": n, "time": round(time, 3), "faces": _public(faces)})
+                if faces:
+                    annotated = annotate(rgb, faces)
+                    times.append(time)
+                    rows.append([faces[0]["probs"][name] for name in predictor.class_names])
+    except av.error.FFmpegError as exc:
+        raise SystemExit(f"error: {path}: cannot decode the video ({exc})") from None
+    if not frames:
+        raise SystemExit(f"error: {path}: the video has no frames")
+    return {"path": str(path), "frames": frames}, annotated, (times, rows)
+
+
+def plot_over_time(path: Path, class_names: list[str], times: list[float], rows: list[list[float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shared_utils.checkpoint import atomic_write
+
+    values = np.asarray(rows)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for k, name in enumerate(class_names):
+        ax.plot(times, values[:, k], label=name)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("probability (largest face)")
+    ax.set_ylim(0, 1)
+    ax.legend(ncol=4, fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    if args.every < 1:
+        raise SystemExit("error: --every must be at least 1")
+    if args.cam and not args.out:
+        raise SystemExit("error: --cam draws into the annotated images: give --out DIR")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.overwrite:
+        raise SystemExit(f"error: {out} already exists; choose another --out or pass --overwrite")
+    inputs = list_inputs(args.paths)
+    predictor = FacePredictor(args.checkpoint, args.device, args.min_face)
+    missing = 0
+    for path, rel in inputs:
+        stem = rel.with_suffix("").as_posix()
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            record, annotated, (times, rows) = predict_video(predictor, path, args.every, args.cam)
+            found = any(f["faces"] for f in record["frames"])
+        else:
+            record, annotated = predict_image(predictor, path, args.cam)
+            found, times, rows = bool(record["faces"]), [], []
+        if not found:
+            missing += 1
+            print(f"{path}: no face found", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(record), flush=True)
+        if out is not None:
+            _save_rgb(out / f"{stem}_pred.jpg", annotated)
+            if rows:
+                plot_over_time(out / f"{stem}_emotions.png", predictor.class_names, times, rows)
+        if not args.json:
+            faces = record.get("faces") or next(f["faces"] for f in record["frames"] if f["faces"])
+            print(f"{path}: " + "; ".join(f"{f['label']} {f['probs'][f['label']]:.2f} at {f['box']}" for f in faces))
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -99,8 +99,15 @@ def write_evaluation(run_dir: Path, predictions: dict[str, torch.Tensor], train_
     return result
 
 
+# The best real FER2013 model trained for this repository (fer_seresnet/models/MANIFEST.json says how).
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_cnn.pt"
+
+
 def model_from_checkpoint(path: str | Path, rt: Runtime):
-    """Rebuild the network from the options stored in a training checkpoint and load its weights."""
+    """Rebuild the network from the options stored in a training (or shipped) checkpoint and load its weights."""
+    if Path(path) == SHIPPED_CHECKPOINT and not SHIPPED_CHECKPOINT.is_file():
+        raise SystemExit(f"error: the shipped model {SHIPPED_CHECKPOINT} is missing from this checkout; "
+                         "pass --checkpoint RUN/checkpoint_best.pt")
     state = load_checkpoint(path)
     options = state.get("extra", {}).get("model_options")
     if options is None:
@@ -118,7 +125,8 @@ def model_from_checkpoint(path: str | Path, rt: Runtime):
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
-    parser.add_argument("--checkpoint", required=True, help="checkpoint_best.pt from train.py")
+    parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
+                        help="checkpoint_best.pt from train.py (default: the shipped FER2013 model)")
     parser.add_argument("--data-path", required=True, help="dataset file or folder (see dataset.py)")
     parser.add_argument("--dataset", default=None, choices=DATASETS,
                         help="dataset format (default: the checkpoint's training dataset)")

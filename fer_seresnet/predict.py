@@ -21,10 +21,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_cnn.pt"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -69,20 +70,41 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- faces
+def _cascade(name: str):
+    import cv2
+
+    path = Path(cv2.data.haarcascades) / f"haarcascade_{name}.xml"
+    cascade = cv2.CascadeClassifier(str(path))
+    if cascade.empty():
+        raise SystemExit(f"error: {path}: OpenCV's face detector could not be loaded")
+    return cascade
+
+
+def _drop_overlaps(boxes: list[tuple[int, int, int, int]], max_iou: float = 0.3) -> list[tuple[int, int, int, int]]:
+    """Largest first; a box overlapping a kept one (the same face found twice) is dropped."""
+    kept = []
+    for box in boxes:
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        for other in kept:
+            w = min(box[2], other[2]) - max(box[0], other[0])
+            h = min(box[3], other[3]) - max(box[1], other[1])
+            inter = max(w, 0) * max(h, 0)
+            if inter / (area + (other[2] - other[0]) * (other[3] - other[1]) - inter) > max_iou:
+                break
+        else:
+            kept.append(box)
+    return kept
+
+
 class FacePredictor:
     """Detector + classifier: ``faces(rgb) -> [{"box", "label", "probs"}]`` (largest face first)."""
 
     def __init__(self, checkpoint: str | Path | None = None, device: str = "auto", min_face: int = 24):
-        import cv2
-
         from fer_seresnet.evaluate import model_from_checkpoint
         from fer_seresnet.presets import ClassificationPresetEval
         from shared_utils.runtime import Runtime
 
         path = Path(checkpoint) if checkpoint else SHIPPED_CHECKPOINT
-        if not path.is_file():
-            raise SystemExit(f"error: {path}: checkpoint not found" + ("" if checkpoint else
-                             " (no FER2013 model has shipped yet: pass --checkpoint RUN/checkpoint_best.pt)"))
         self.rt = Runtime.from_args(device, amp=False)
         self.model, self.options, _ = model_from_checkpoint(path, self.rt)
         self.model.eval()
@@ -90,20 +112,26 @@ class FacePredictor:
                                                                     "surprise", "neutral"))
         self.preset = ClassificationPresetEval(self.options["crop_size"], False, self.options["mean"],
                                                self.options["std"])
-        cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-        self.detector = cv2.CascadeClassifier(str(cascade))
-        if self.detector.empty():
-            raise SystemExit(f"error: {cascade}: OpenCV's face detector could not be loaded")
+        self.frontal, self.profile = (_cascade(name) for name in ("frontalface_default", "profileface"))
         self.min_face = min_face
 
     def detect(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
         import cv2
 
         gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-        found = self.detector.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
-                                               minSize=(self.min_face, self.min_face))
-        boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in (found if len(found) else [])]
-        return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+        def run(cascade, image):
+            found = cascade.detectMultiScale(image, scaleFactor=1.1, minNeighbors=5,
+                                             minSize=(self.min_face, self.min_face))
+            return [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in (found if len(found) else [])]
+
+        boxes = run(self.frontal, gray)
+        if not boxes:
+            # Turned faces: OpenCV's profile cascade only knows faces looking one way, so the mirror image too.
+            width = gray.shape[1]
+            boxes = run(self.profile, gray) + [(width - x2, y1, width - x1, y2)
+                                               for x1, y1, x2, y2 in run(self.profile, cv2.flip(gray, 1))]
+        return _drop_overlaps(sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])))
 
     def face_tensor(self, rgb: np.ndarray, boxes):
         import cv2

@@ -273,5 +273,38 @@ def test_predict_no_face_and_bad_inputs(trained, tmp_path, capsys):
     (tmp_path / "taken").mkdir()
     with pytest.raises(SystemExit, match="already exists"):
         _predict([str(blank), "--out", str(tmp_path / "taken")], capsys)
-    with pytest.raises(SystemExit, match="checkpoint not found"):
+    with pytest.raises(SystemExit, match="does not exist"):
         _predict([str(blank), "--checkpoint", str(tmp_path / "none.pt")], capsys)
+
+
+def test_export_ships_real_runs_only(trained, tmp_path):
+    """fp16 weights that load like any checkpoint, a manifest whose sha256 is the file's; demo runs refused."""
+    import hashlib
+    import shutil
+
+    from fer_seresnet import export_model
+    from fer_seresnet.evaluate import model_from_checkpoint
+    from shared_utils.runtime import Runtime
+
+    run_dir, _ = trained
+    with pytest.raises(SystemExit, match="trained on demo data; only real runs are shipped"):
+        export_model.main([str(run_dir), "--out", str(tmp_path / "models" / "m.pt")])
+    assert not (tmp_path / "models").exists()
+    real = tmp_path / "run"
+    shutil.copytree(run_dir, real)
+    record = json.loads((real / "results.json").read_text())
+    (real / "results.json").write_text(json.dumps({**record, "data": "real"}))  # stands in for a real run
+    out = tmp_path / "models" / "m.pt"
+    entry = export_model.main([str(real), "--out", str(out)])
+    manifest = json.loads((tmp_path / "models" / "MANIFEST.json").read_text())
+    assert manifest["m.pt"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() == entry["sha256"]
+    assert entry["test_accuracy_ten_crop"] == record["metrics"]["accuracy"] and entry["command"] == record["command"]
+    assert out.stat().st_size < 0.6 * (run_dir / "checkpoint_best.pt").stat().st_size
+    rt = Runtime.from_args("cpu", False)
+    full = model_from_checkpoint(run_dir / "checkpoint_best.pt", rt)[0].eval()
+    half = model_from_checkpoint(out, rt)[0].eval()
+    x = torch.randn(4, 1, 44, 44)
+    with torch.no_grad():
+        assert torch.allclose(full(x).softmax(1), half(x).softmax(1), atol=2e-3)
+    with pytest.raises(SystemExit, match="already exists"):
+        export_model.main([str(real), "--out", str(out)])

@@ -6,11 +6,16 @@
 batched augmentation of presets.py, exactly as train.py runs them.  "pre-made": the same model and optimiser fed
 batches that were loaded and augmented beforehand.  The two are timed in alternating rounds (the CPU may be shared;
 alternation spreads other load over both) and the ratio real / pre-made is reported (target >= 0.9).
+
+``--precision`` instead times the training step on pre-made batches in four numeric setups, again in alternating
+rounds: fp32, bf16 autocast, channels_last, and bf16 autocast + channels_last; each rate is reported with its ratio
+to fp32 (on CPU, bf16 autocast needs AVX-512 BF16 or AMX to pay off).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -83,6 +88,49 @@ def run(args) -> dict[str, float]:
     return result
 
 
+def precision_rates(args) -> dict[str, float]:
+    """Training images/s on pre-made batches: fp32 vs bf16 autocast vs channels_last (vs both), alternated."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rt = Runtime.from_args(args.device, False, False, 0, False)
+    torch.manual_seed(0)
+    labels = torch.randint(0, 7, (args.batch_size,), device=rt.device)
+    images = torch.randn(args.batch_size, 1, args.crop_size, args.crop_size, device=rt.device)
+    setups = {"fp32": (False, False), "bf16_autocast": (True, False), "channels_last": (False, True),
+              "bf16_autocast_channels_last": (True, True)}
+    states = {}
+    for name, (_, channels_last) in setups.items():
+        model = build_model(args.arch, width=args.width).to(rt.device)
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        model = model.to(memory_format=memory_format).train()
+        states[name] = (model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                        images.contiguous(memory_format=memory_format))
+
+    def timed(name):
+        model, optimizer, batch = states[name]
+        bf16 = setups[name][0]
+        context = torch.autocast(rt.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            with context:
+                loss = F.cross_entropy(model(batch), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return args.steps * args.batch_size / (time.perf_counter() - start)
+
+    for name in setups:  # warm-up
+        timed(name)
+    rates = {name: [] for name in setups}
+    for _ in range(args.rounds):
+        for name in setups:
+            rates[name].append(timed(name))
+    result = {f"{name}_images_per_s": statistics.median(r) for name, r in rates.items()}
+    for name in setups:
+        result[f"{name}_vs_fp32"] = result[f"{name}_images_per_s"] / result["fp32_images_per_s"]
+    return result
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-path", default=None, help="FER2013 (csv or folders); default: demo data in a tmp dir")
@@ -94,7 +142,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rounds", default=3, type=int)
     parser.add_argument("--threads", default=0, type=int, help="torch CPU threads (0: default)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", action="store_true",
+                        help="compare fp32, bf16 autocast and channels_last instead of the input pipeline")
     args = parser.parse_args(argv)
+    if args.precision:
+        result = precision_rates(args)
+        print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps, "
+              "training images/s: " + ", ".join(
+                  f"{name.removesuffix('_images_per_s')} {value:.1f}" for name, value in result.items()
+                  if name.endswith("_images_per_s")))
+        return result
     result = run(args)
     print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps: "
           f"real pipeline {result['real_images_per_s']:.1f} img/s, pre-made tensors "

@@ -172,3 +172,20 @@ def test_pretrained_weights_load_with_head_skipped_and_clear_errors(tmp_path):
         load_pretrained_weights(torchvision.models.resnet50(), path, skip_prefixes=("fc.",))
     with pytest.raises(SystemExit, match=r"--pretrained .*nope\.pth: file not found \(nothing is downloaded"):
         load_pretrained_weights(target, tmp_path / "nope.pth", "--pretrained")
+
+
+def test_cpu_autocast_only_in_bfloat16():
+    """bf16 autocast runs on CPU when asked for by name (the faster setup here); fp16 'amp' stays off on CPU."""
+    from shared_utils.runtime import Runtime
+
+    layer = torch.nn.Linear(8, 4)
+    x = torch.randn(2, 8)
+    bf16 = Runtime.from_args("cpu", amp=True, amp_dtype="bfloat16")
+    with bf16.autocast():
+        assert layer(x).dtype == torch.bfloat16
+    assert bf16.amp and bf16.scaler is not None and not bf16.scaler.is_enabled()
+    assert "amp=torch.bfloat16" in bf16.describe()
+    default = Runtime.from_args("cpu", amp=True)
+    with default.autocast():
+        assert layer(x).dtype == torch.float32
+    assert not default.amp and "amp=off" in default.describe()

@@ -20,6 +20,7 @@ import torch
 
 from fer_seresnet.dataset import CLASS_NAMES, DATASETS, load_dataset
 from fer_seresnet.evaluate import model_from_checkpoint
+from fer_seresnet.model import build_model
 from fer_seresnet.presets import ClassificationPresetEval
 from shared_utils import plotting
 from shared_utils.gradcam import CamExplainer
@@ -86,6 +87,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--channels", type=int, default=6, help="feature maps shown per stage")
     parser.add_argument("--stage", type=int, default=-1, help="Grad-CAM target stage (index into model.stages)")
     parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
+    parser.add_argument("--baseline-seed", type=int, default=0, help="initialisation of the untrained baseline")
     parser.add_argument("--out", required=True, help="output folder for the PNGs")
     parser.add_argument("--device", default="cpu")
     return parser
@@ -131,12 +133,21 @@ def main(args: argparse.Namespace) -> dict:
     plotting.save_image_grid([mean_face, plotting.overlay_heatmap(mean_face, mean_map / (mean_map.max() + 1e-8))],
                              out / "gradcam_mean.png", titles=["mean face", f"mean {args.method}"], ncols=2)
     shares = region_shares(mean_map)
+    # The same shares from an untrained network of the same architecture, on the same faces and target classes:
+    # where Grad-CAM's mass falls before any learning (centre bias of padding and pooling), the bar a claim about
+    # what the trained network "looks at" has to clear.
+    torch.manual_seed(args.baseline_seed)
+    untrained = rt.prepare_model(build_model(options["arch"], len(names), options["width"],
+                                             options.get("dropout", 0.0))).eval()
+    with CamExplainer(untrained, [untrained.stages[args.stage]], method=args.method) as explainer:
+        untrained_shares = region_shares(explainer(inputs, [int(p) for p in predicted]).mean(0))
     summary = {"checkpoint": str(args.checkpoint), "split": split_name, "indices": chosen, "method": args.method,
-               "stage": args.stage, "region_shares": shares,
+               "stage": args.stage, "region_shares": shares, "untrained_region_shares": untrained_shares,
                "predicted": [names[int(p)] for p in predicted]}
     (out / "gradcam_regions.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote feature maps and {args.method} figures for {len(chosen)} faces to {out}; "
-          f"mean-map share upper/middle/lower: " + " / ".join(f"{v:.2f}" for v in shares.values()))
+          f"mean-map share upper/middle/lower: " + " / ".join(f"{v:.2f}" for v in shares.values())
+          + " (untrained network: " + " / ".join(f"{v:.2f}" for v in untrained_shares.values()) + ")")
     return summary
 
 

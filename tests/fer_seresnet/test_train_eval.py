@@ -105,6 +105,8 @@ def test_visualize_writes_figures(trained, demo_root, tmp_path):
     summary = visualize.main(args)
     assert summary["indices"] == [0, 5, 9] and len(summary["predicted"]) == 3
     assert sum(summary["region_shares"].values()) == pytest.approx(1.0)
+    assert sum(summary["untrained_region_shares"].values()) == pytest.approx(1.0)
+    assert summary["untrained_region_shares"] != summary["region_shares"]
     for name in ("feature_maps_0.png", "feature_maps_2.png", "gradcam_grid.png", "gradcam_mean.png"):
         assert (tmp_path / "fig" / name).stat().st_size > 1000
 

@@ -60,8 +60,55 @@ def parse_args_with_config(parser: argparse.ArgumentParser, argv: list[str] | No
         unknown = sorted(set(values) - dests)
         if unknown:
             raise SystemExit(f"error: config file {known.config} has unknown option(s): {', '.join(unknown)}")
-        parser.set_defaults(**values)
+        actions = {action.dest: action for action in parser._actions}
+        parser.set_defaults(**{key: _typed_config_value(actions[key], key, value, known.config)
+                               for key, value in values.items()})
     return parser.parse_args(argv)
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def _typed_config_value(action: argparse.Action, key: str, value, config_file: str):
+    """A config value through the same type, boolean and choices rules as the command line (YAML's "no" and
+    JSON's "false" as strings would otherwise both be true); a value that does not fit is one line naming key and
+    file."""
+    def fail(why: str) -> SystemExit:
+        return SystemExit(f"error: config file {config_file}: {key}: {why}")
+
+    if value is None:
+        return None
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE | _FALSE:
+            return str(value).strip().lower() in _TRUE
+        raise fail(f"{value!r} is not true or false")
+    many = action.nargs in ("+", "*") or isinstance(action.nargs, int) and action.nargs > 1
+    items = (list(value) if isinstance(value, (list, tuple)) else [value]) if many else [value]
+    if not many and isinstance(value, (list, tuple, dict)):
+        raise fail(f"expected one value, got {value!r}")
+    converted = []
+    for item in items:
+        kind = action.type
+        try:
+            if kind is int and not isinstance(item, bool) and (isinstance(item, int) or
+                                                               isinstance(item, float) and item.is_integer()):
+                item = int(item)
+            elif kind is float and not isinstance(item, bool) and isinstance(item, (int, float)):
+                item = float(item)
+            elif kind is not None and isinstance(item, str):
+                item = kind(item)
+            elif kind in (int, float):
+                raise ValueError(f"{item!r} is not a number")
+            elif kind is str:
+                item = str(item)
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
+            raise fail(f"{item!r} does not fit ({exc})") from None
+        if action.choices is not None and item not in action.choices:
+            raise fail(f"{item!r} is not one of {', '.join(map(str, action.choices))}")
+        converted.append(item)
+    return converted if many else converted[0]
 
 
 def add_run_args(parser: argparse.ArgumentParser, default_output: str) -> None:

@@ -161,3 +161,33 @@ def test_missing_dataset_root_and_unreadable_image_are_one_line_errors(tmp_path)
     broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
     with pytest.raises(SystemExit, match=r"cannot read image .*broken\.jpg"):
         read_image(broken)
+
+
+def test_config_values_go_through_the_command_line_types(tmp_path):
+    """'false' / 'no' as strings are false, numbers are typed, choices are checked; misfits are one line."""
+    def parser():
+        p = argparse.ArgumentParser()
+        p.add_argument("--nesterov", action="store_true")
+        p.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=True)
+        p.add_argument("--lr", type=float, default=0.1)
+        p.add_argument("--epochs", type=int, default=3)
+        p.add_argument("--steps", type=int, nargs="+", default=[1])
+        p.add_argument("--opt", choices=["sgd", "adamw"], default="sgd")
+        return p
+
+    good = tmp_path / "good.json"
+    good.write_text('{"nesterov": "false", "ten_crop": "no", "lr": "0.01", "epochs": 4.0, "steps": ["20", 40],'
+                    ' "opt": "adamw"}')
+    args = parse_args_with_config(parser(), ["--config", str(good)])
+    assert args.nesterov is False and args.ten_crop is False and args.lr == 0.01 and args.epochs == 4
+    assert args.steps == [20, 40] and args.opt == "adamw"
+    assert parse_args_with_config(parser(), ["--config", str(good), "--nesterov"]).nesterov is True
+    for body, message in [('{"nesterov": "maybe"}', "nesterov: 'maybe' is not true or false"),
+                          ('{"epochs": 2.5}', "epochs: 2.5 does not fit"),
+                          ('{"lr": "fast"}', "lr: 'fast' does not fit"),
+                          ('{"opt": "adam"}', "opt: 'adam' is not one of sgd, adamw"),
+                          ('{"lr": [0.1, 0.2]}', "lr: expected one value")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(body)
+        with pytest.raises(SystemExit, match=f"error: config file {bad}: {message}"):
+            parse_args_with_config(parser(), ["--config", str(bad)])

@@ -159,13 +159,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Options a resumed run may change: where, how fast and how long it runs (more epochs, a wall-clock stop), not what
+# it trains.
+RESUME_MAY_CHANGE = frozenset({"resume", "resume_from", "overwrite", "config", "device", "workers", "num_workers",
+                               "threads", "print_freq", "log_interval", "no_progress", "epochs",
+                               "time_limit_minutes"})
+
+
 def save_args(run_dir: str | Path, args: argparse.Namespace | dict[str, Any], name: str = "args.yaml") -> Path:
-    """Write the resolved arguments (and the command line that produced them) as YAML."""
+    """Write the resolved arguments (and the command line that produced them) as YAML.
+
+    On ``--resume`` the saved file is compared first: an option that changes what is trained (model, data, recipe)
+    is refused in one line naming each difference, and nothing is written.
+    """
     values = dict(vars(args)) if isinstance(args, argparse.Namespace) else dict(args)
     values = _plain(values)
+    path = Path(run_dir) / name
+    if values.get("resume") and path.is_file():
+        saved = yaml.safe_load(path.read_text()) or {}
+        changed = [f"{key}: {saved[key]!r} -> {value!r}" for key, value in sorted(values.items())
+                   if key in saved and key not in RESUME_MAY_CHANGE and saved[key] != value]
+        if changed:
+            raise SystemExit(f"error: --resume with options that differ from {path}: {'; '.join(changed)} "
+                             "(resume with the saved options, or start a new run)")
     text = yaml.safe_dump(values, sort_keys=True)
     text = f"# command: {command_line()}\n" + text
-    path = Path(run_dir) / name
     atomic_write_text(path, text)
     return path
 

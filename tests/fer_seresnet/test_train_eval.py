@@ -55,6 +55,11 @@ def test_resume_continues_exactly(demo_root, tmp_path):
     # Stop after the first epoch (time budget already spent), then resume for the second.
     _train([*common, "--experiment", "resumed", "--time-limit-minutes", "1e-6"])
     assert len(list(csv.DictReader((tmp_path / "resumed" / "summary.csv").open()))) == 1
+    saved = {name: (tmp_path / "resumed" / name).read_bytes() for name in ("args.yaml", "checkpoint_last.pt")}
+    with pytest.raises(SystemExit, match=r"--resume with options that differ from .*args.yaml: lr: 0.003 -> 0.01; "
+                                         r"width: 8 -> 16 \(resume with the saved options"):
+        _train([*common, "--experiment", "resumed", "--resume", "--width", "16", "--lr", "0.01"])
+    assert saved == {name: (tmp_path / "resumed" / name).read_bytes() for name in saved}  # nothing touched
     _train([*common, "--experiment", "resumed", "--resume"])
     a = torch.load(tmp_path / "straight" / "checkpoint_last.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "resumed" / "checkpoint_last.pt", weights_only=True)["model"]

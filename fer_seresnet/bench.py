@@ -54,6 +54,9 @@ def run(args) -> dict[str, float]:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     preset = ClassificationPresetTrain(args.crop_size, random_erase_prob=0.25)
     loader = rt.loader(FaceTensorDataset(train), args.batch_size, train=True, collate_fn=collate_batch)
+    if len(loader) == 0:  # an endless loop over an empty loader otherwise
+        raise SystemExit(f"error: {len(train)} training images is fewer than one batch of {args.batch_size}; "
+                         "lower --batch-size")
 
     def batches():
         while True:
@@ -145,6 +148,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--precision", action="store_true",
                         help="compare fp32, bf16 autocast and channels_last instead of the input pipeline")
     args = parser.parse_args(argv)
+    for name in ("batch_size", "steps", "rounds", "width", "crop_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.precision:
         result = precision_rates(args)
         print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps, "

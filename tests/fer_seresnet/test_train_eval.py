@@ -132,6 +132,15 @@ def test_bench_reports_both_rates():
     result = bench.main(["--arch", "cnn", "--width", "8", "--steps", "2", "--rounds", "1", "--threads", "1"])
     assert result["real_images_per_s"] > 0 and result["premade_images_per_s"] > 0
     assert result["ratio"] == pytest.approx(result["real_images_per_s"] / result["premade_images_per_s"])
+    with pytest.raises(SystemExit, match="420 training images is fewer than one batch of 1000"):
+        bench.main(["--arch", "cnn", "--width", "8", "-b", "1000", "--threads", "1"])  # never an endless loop
+
+
+def test_bench_precision_setups():
+    result = bench.main(["--precision", "--arch", "cnn", "--width", "8", "--steps", "1", "--rounds", "1",
+                         "--batch-size", "4", "--threads", "1"])
+    setups = ("fp32", "bf16_autocast", "channels_last", "bf16_autocast_channels_last")
+    assert all(result[f"{name}_images_per_s"] > 0 for name in setups) and result["fp32_vs_fp32"] == 1.0
 
 
 def test_time_budget_anneals_and_stops(demo_root, tmp_path):

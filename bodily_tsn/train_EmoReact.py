@@ -39,6 +39,7 @@ from shared_utils.checkpoint import (
     training_state,
 )
 from shared_utils.engine import collect_predictions, train_one_epoch
+from shared_utils.io import resolve_data_kind
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
@@ -369,7 +370,7 @@ def write_outputs(run_dir, args, experiment, root, data, preds, test, baseline, 
         plotting.plot_pr_curves(labels, scores, LABELS, run_dir / "test_pr_curves.png")
         if (run_dir / "summary.csv").is_file():
             plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
-    demo = (root / "DEMO_DATA.txt").is_file()
+    demo = resolve_data_kind(root) == "demo"
     write_results(
         run_dir, package="bodily_tsn", experiment=experiment, dataset="EmoReact", data="demo" if demo else "real",
         split="test", metrics=test, baseline=baseline, device=rt.device_name(), wall_seconds=clock.seconds,

@@ -62,6 +62,7 @@ from shared_utils.checkpoint import (  # noqa: E402
     training_state,
 )
 from shared_utils.engine import collect_predictions, train_one_epoch  # noqa: E402
+from shared_utils.io import resolve_data_kind
 from shared_utils.results import Stopwatch, write_results  # noqa: E402
 from shared_utils.runs import (  # noqa: E402
     BEST_CHECKPOINT,
@@ -174,9 +175,9 @@ def build_dataset(args, arch: dict, split: str, train: bool):
 
 def data_kind(args) -> str:
     """``demo`` when the cache was made from demo_data.py's output (its marker file), else ``real``."""
-    if args.data_kind != "auto":
-        return args.data_kind
-    return "demo" if args.data_path and (Path(args.data_path) / DEMO_MARKER).is_file() else "real"
+    if not args.data_path:
+        return "real" if args.data_kind == "auto" else args.data_kind
+    return resolve_data_kind(args.data_path, args.data_kind, DEMO_MARKER)
 
 
 def arch_from_args(args, dataset=None) -> dict:

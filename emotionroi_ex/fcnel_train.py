@@ -39,6 +39,7 @@ from shared_utils.checkpoint import (
     training_state,
 )
 from shared_utils.engine import collect_predictions, train_one_epoch
+from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
@@ -55,7 +56,7 @@ from shared_utils.splits import stratified_holdout
 
 def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: str) -> None:
     parser.add_argument("--data-path", default="data/EmotionROI", help="the unzipped EmotionROI folder (or its parent)")
-    parser.add_argument("--data-kind", default="real", choices=["real", "demo"], help="recorded in results.json")
+    parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     parser.add_argument("--arch", default="fcn32s", choices=ARCHS)
     parser.add_argument("--backbone", default="alexnet", choices=BACKBONES)
     parser.add_argument("--upsample", default=None, choices=UPSAMPLE_MODES,
@@ -134,6 +135,7 @@ def experiment_name(args) -> str:
 
 def run(args, conditioned: bool):
     """Train (unless --eval-only), then score the test split; returns (run_dir, model, runtime, test dataset)."""
+    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
     watch = Stopwatch()
     pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
     rt = Runtime.from_namespace(args)

@@ -35,6 +35,7 @@ from shared_utils.checkpoint import (
     training_state,
 )
 from shared_utils.engine import collect_predictions, train_one_epoch
+from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
@@ -53,7 +54,7 @@ from shared_utils.splits import stratified_holdout
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Emotion from the ground-truth stimuli map alone", add_help=add_help)
     parser.add_argument("--data-path", default="data/EmotionROI")
-    parser.add_argument("--data-kind", default="real", choices=["real", "demo"])
+    parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     parser.add_argument("--backbone", default="resnet50", choices=[b for b in BACKBONES if b != "alexnet"])
     parser.add_argument("--pretrained", default=None,
                         help="a registry name (imagenet_resnet50_v2, his start) or a file: torchvision's "
@@ -85,6 +86,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def main(args):
+    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
     watch = Stopwatch()
     pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
     rt = Runtime.from_namespace(args)

@@ -41,6 +41,7 @@ from shared_utils.checkpoint import (
     training_state,
 )
 from shared_utils.engine import train_one_epoch
+from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.results import Stopwatch
 from shared_utils.runs import (
     BEST_CHECKPOINT,
@@ -73,7 +74,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     data.add_argument("--holdout-fraction", default=0.1, type=float, help="share of Training held out for validation")
     data.add_argument("--split-seed", default=0, type=int, help="seed of the validation holdout and --train-subset")
     data.add_argument("--train-subset", default=0, type=int, help="use only N (stratified) training images (0: all)")
-    data.add_argument("--data-kind", default="real", choices=["real", "demo"], help="recorded in results.json")
+    data.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
 
     model = parser.add_argument_group("model")
     model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
@@ -175,6 +176,7 @@ def build_scheduler(args, optimizer, steps_per_epoch: int, clock=None):
 
 
 def main(args: argparse.Namespace) -> dict | None:
+    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
     watch = Stopwatch()
     rt = Runtime.from_namespace(args)
     # Read the data first: bad input stops the run before a run folder is created.

@@ -98,9 +98,6 @@ ENTRIES: dict[str, WeightsEntry] = {e.name: e for e in (
 # files with their own ids: convert them with python -m emotic_context.convert_port after downloading by hand.
 
 
-
-
-
 def cache_dir() -> Path:
     if os.environ.get("VISUAL_EMOTION_WEIGHTS"):
         return Path(os.environ["VISUAL_EMOTION_WEIGHTS"])

@@ -44,3 +44,20 @@ def test_generator_never_touches_a_users_folder(package, tmp_path):
     assert (ours / "DEMO_DATA.txt").is_file()
     generate(ours)
     assert (ours / "DEMO_DATA.txt").is_file()
+
+
+def test_data_kind_comes_from_the_data(tmp_path):
+    """A generator's marker (in the data folder or a few above) makes data demo; 'real' on it is refused."""
+    from shared_utils.io import DEMO_MARKER, resolve_data_kind
+
+    real = tmp_path / "real" / "fer2013"
+    real.mkdir(parents=True)
+    (real / "fer2013.csv").write_text("emotion,pixels,Usage\n")
+    assert resolve_data_kind(real) == resolve_data_kind(real / "fer2013.csv") == "real"
+    assert resolve_data_kind(real, "demo") == "demo"
+    demo = tmp_path / "demo" / "rafdb" / "basic"
+    demo.mkdir(parents=True)
+    (tmp_path / "demo" / DEMO_MARKER).write_text("made by a generator\n")
+    assert resolve_data_kind(demo) == "demo"
+    with pytest.raises(SystemExit, match="is demo data .*DEMO_DATA.txt says so"):
+        resolve_data_kind(demo, "real")

@@ -121,6 +121,9 @@ def add_run_args(parser: argparse.ArgumentParser, default_output: str) -> None:
 
 
 # --------------------------------------------------------------------------- run folder
+FAILED_START_FILES = frozenset({"args.yaml", "log.txt"})
+
+
 def prepare_run_dir(
     output: str | Path, experiment: str, resume: bool = False, overwrite: bool = False, is_main: bool = True
 ) -> Path:
@@ -137,6 +140,13 @@ def prepare_run_dir(
             raise SystemExit(f"error: --resume given but {run_dir / LAST_CHECKPOINT} does not exist")
         return run_dir
     if run_dir.exists() and any(run_dir.iterdir()):
+        if {entry.name for entry in run_dir.iterdir()} <= FAILED_START_FILES:
+            # A start that stopped before training (bad option or data) left only its own args.yaml and log.txt:
+            # the corrected command takes the folder over instead of being refused.
+            if is_main:
+                for name in FAILED_START_FILES:
+                    (run_dir / name).unlink(missing_ok=True)
+            return run_dir
         if not overwrite:
             raise SystemExit(
                 f"error: run folder {run_dir} already exists; pass --resume to continue it, "

@@ -64,6 +64,20 @@ def test_run_folder_is_never_silently_reused(tmp_path):
     assert again == run and list(run.iterdir()) == []
 
 
+def test_a_failed_start_does_not_block_the_corrected_command(tmp_path):
+    """A start that stopped before training left only args.yaml and log.txt: the next start takes the folder over;
+    one more file (a summary, a checkpoint, anything) and the folder is refused as before."""
+    run = prepare_run_dir(tmp_path, "exp1")
+    (run / "args.yaml").write_text("lr: -1\n")
+    (run / "log.txt").write_text("error: ...\n")
+    assert prepare_run_dir(tmp_path, "exp1") == run and list(run.iterdir()) == []
+    (run / "log.txt").write_text("started\n")
+    (run / "notes.md").write_text("a user's notes\n")
+    with pytest.raises(SystemExit, match="already exists"):
+        prepare_run_dir(tmp_path, "exp1")
+    assert (run / "notes.md").read_text() == "a user's notes\n"
+
+
 def test_save_args_writes_resolved_yaml(tmp_path):
     path = save_args(tmp_path, argparse.Namespace(lr=0.5, data=tmp_path / "d", sizes=(1, 2)))
     values = yaml.safe_load(path.read_text())

@@ -88,7 +88,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stage", type=int, default=-1, help="Grad-CAM target stage (index into model.stages)")
     parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
     parser.add_argument("--baseline-seed", type=int, default=0, help="initialisation of the untrained baseline")
-    parser.add_argument("--out", required=True, help="output folder for the PNGs")
+    parser.add_argument("--out", required=True, help="output folder for the PNGs (new or empty)")
+    parser.add_argument("--overwrite", action="store_true", help="write into an existing --out, replacing figures")
     parser.add_argument("--device", default="cpu")
     return parser
 
@@ -109,6 +110,8 @@ def main(args: argparse.Namespace) -> dict:
     split = data.splits[split_name]
     chosen = choose_indices(split.labels.numpy(), args.per_class, args.indices, len(names))
     out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise SystemExit(f"error: {out} already exists and is not empty; choose another --out or pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
     preset = ClassificationPresetEval(options["crop_size"], False, options["mean"], options["std"])
     raw = split.images[chosen]

@@ -114,6 +114,10 @@ def test_visualize_writes_figures(trained, demo_root, tmp_path):
     assert summary["untrained_region_shares"] != summary["region_shares"]
     for name in ("feature_maps_0.png", "feature_maps_2.png", "gradcam_grid.png", "gradcam_mean.png"):
         assert (tmp_path / "fig" / name).stat().st_size > 1000
+    with pytest.raises(SystemExit, match="already exists and is not empty"):
+        visualize.main(args)
+    args.overwrite = True
+    assert visualize.main(args)["indices"] == [0, 5, 9]
 
 
 def test_gradcam_hooks_released(trained):

@@ -111,6 +111,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip", nargs="*", default=[], choices=["frames", "dataset", "train"])
     args = parser.parse_args(argv)
+    for name in ("num_segments", "crop_size", "scale_size", "batch_size", "steps", "clips", "repeats"):
+        if getattr(args, name) < 1:  # a rate over zero clips would print 0 clips/s as if measured
+            parser.error(f"--{name} must be at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"# bodily_tsn benchmark: input={args.input} segments={args.num_segments} crop={args.crop_size} "

@@ -263,6 +263,8 @@ def main(args) -> dict:
     apply_original_aliases(args)
     if args.num_segments < 1:
         raise SystemExit("error: --num_segments must be at least 1")
+    if args.limit_clips is not None and args.limit_clips < 1:
+        raise SystemExit("error: --limit_clips must be at least 1 (leave it out to use every clip)")
     if args.shift and args.num_segments < 2:
         raise SystemExit("error: --shift needs --num_segments of at least 2 (nothing to shift between)")
     if args.scale_size < args.crop_size:

@@ -86,6 +86,9 @@ def main(argv=None) -> None:
     parser.add_argument("--frames_dir", default=None, help="read frames from here instead of decoding the mp4")
     parser.add_argument("--skip_bad", action="store_true")
     args = parser.parse_args(argv)
+    if args.frames_dir and Path(args.out).resolve() == Path(args.frames_dir).resolve():
+        parser.error("--out must differ from --frames_dir: the masked frames would be written over their sources "
+                     "and every clip would count as already done")
     print(build_masked(args.data_root, args.out, args.frames_dir, args.skip_bad))
 
 

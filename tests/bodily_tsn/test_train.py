@@ -181,3 +181,19 @@ def test_non_finite_numbers_stop_in_one_line(demo_root, tmp_path):
         check_finite({"scores": scores}, "validation after epoch 3")
     with pytest.raises(SystemExit, match=r"training loss became nan at epoch 0 step \d+; lower the learning rate"):
         train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--lr", "1e30", "--experiment", "nan")
+
+
+def test_sizes_that_would_silently_do_nothing_are_errors(demo_root, tmp_path):
+    from bodily_tsn import benchmark
+    from bodily_tsn.tools import mask_faces
+
+    with pytest.raises(SystemExit, match="--limit_clips must be at least 1"):
+        train(demo_root, tmp_path, "--limit_clips", "-1", "--epochs", "1")
+    assert not any(tmp_path.iterdir())  # refused before any run folder
+    for flag in ("--clips", "--steps", "--batch_size"):
+        with pytest.raises(SystemExit):
+            benchmark.main(["--data_root", str(demo_root), flag, "0"])
+    with pytest.raises(SystemExit):
+        mask_faces.main(["--data_root", str(demo_root), "--out", str(tmp_path / "f"), "--frames_dir",
+                         str(tmp_path / "f")])
+    assert not (tmp_path / "f").exists()

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from emotionroi_ex import EMOTIONS
+from shared_utils.io import pil_convert
 
 SPLIT_FILES = {"train": "training.txt", "training": "training.txt", "test": "testing.txt", "testing": "testing.txt"}
 
@@ -90,7 +91,7 @@ def image_size(path: Path) -> tuple[int, int]:
 def load_rgb(path: Path) -> Image.Image:
     try:
         with Image.open(path) as img:
-            return img.convert("RGB")
+            return pil_convert(img, "RGB")
     except (UnidentifiedImageError, OSError) as exc:
         _fail(path, f"not a readable image ({exc})")
 
@@ -98,7 +99,7 @@ def load_rgb(path: Path) -> Image.Image:
 def load_map(path: Path) -> Image.Image:
     try:
         with Image.open(path) as img:
-            return img.convert("L")
+            return pil_convert(img, "L")
     except (UnidentifiedImageError, OSError) as exc:
         _fail(path, f"not a readable map ({exc})")
 

@@ -29,6 +29,7 @@ from emotionroi_ex.evaluate import forward_map
 from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel
 from emotionroi_ex.presets import PairedEvalPreset
 from shared_utils.checkpoint import atomic_write, load_model_weights
+from shared_utils.io import pil_convert
 from shared_utils.plotting import overlay_heatmap
 from shared_utils.runtime import Runtime, progress
 
@@ -144,7 +145,7 @@ def main(args, conditioned: bool) -> list[Path]:
     written = []
     for (path, _), stem in progress(list(zip(inputs, stems)), desc="infer"):
         with Image.open(path) as img:
-            image = img.convert("RGB")
+            image = pil_convert(img, "RGB")
         tensor, _ = preset(image, image.convert("L"))
         for label in labels:
             label_t = None if label is None else torch.tensor([EMOTIONS.index(label)], device=device)

@@ -18,6 +18,23 @@ def require_path(path: str | Path, what: str, hint: str = "", kind: str = "any")
     return path
 
 
+def pil_convert(image, mode: str):
+    """``image.convert(mode)`` that keeps 16-bit greyscale PNGs: PIL's own convert clips them to 255 (an all-white
+    picture). 16-bit values (``I;16``, or ``I`` above 255) keep their high byte; float images in [0, 1] are scaled."""
+    from PIL import Image
+
+    if image.mode.startswith("I"):
+        values = np.asarray(image).astype(np.int64)
+        if image.mode.startswith("I;16") or values.max() > 255:
+            values = values >> 8
+        image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        values = np.asarray(image).astype(np.float64)
+        values = values * 255.0 if values.max() <= 1.0 else values
+        image = Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), "L")
+    return image.convert(mode)
+
+
 def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.ndarray:
     """Decode an image into a uint8 array (HxWx3 for RGB, HxW for L).
 
@@ -37,7 +54,7 @@ def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.
 
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert(mode))
+            return np.asarray(pil_convert(image, mode))
     except FileNotFoundError:
         raise SystemExit(f"error: image {path} does not exist") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

@@ -3,6 +3,7 @@
 import argparse
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -205,3 +206,17 @@ def test_config_values_go_through_the_command_line_types(tmp_path):
         bad.write_text(body)
         with pytest.raises(SystemExit, match=f"error: config file {bad}: {message}"):
             parse_args_with_config(parser(), ["--config", str(bad)])
+
+
+def test_16_bit_images_are_scaled_not_clipped(tmp_path):
+    """PIL's convert clips a 16-bit PNG to all-white; read_image keeps its picture (the high byte)."""
+    from PIL import Image
+
+    ramp = (np.arange(64, dtype=np.uint32).reshape(8, 8) * 1024).astype(np.uint16)  # 0 .. 64512
+    path = tmp_path / "map16.png"
+    Image.fromarray(ramp).save(path)
+    with Image.open(path) as image:
+        assert image.mode.startswith("I") and (np.asarray(image.convert("L")) == 255).mean() > 0.9  # clipped
+    grey = read_image(path, "L")
+    assert grey.dtype == np.uint8 and np.array_equal(grey, (ramp >> 8).astype(np.uint8))
+    assert np.array_equal(read_image(path, "RGB")[..., 1], grey)

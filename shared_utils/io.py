@@ -46,7 +46,11 @@ def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.
 
         if not path.is_file():
             raise SystemExit(f"error: image {path} does not exist")
-        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if mode == "L" else cv2.IMREAD_COLOR)
+        data = path.read_bytes()
+        if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+            # libjpeg fills a cut-off JPEG with grey rows and only warns, naming no file
+            raise SystemExit(f"error: cannot read image {path}: the JPEG is truncated (no end-of-image marker)")
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if mode == "L" else cv2.IMREAD_COLOR)
         if image is None:
             raise SystemExit(f"error: cannot read image {path}: OpenCV could not decode it")
         return image if mode == "L" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -220,3 +220,17 @@ def test_16_bit_images_are_scaled_not_clipped(tmp_path):
     grey = read_image(path, "L")
     assert grey.dtype == np.uint8 and np.array_equal(grey, (ramp >> 8).astype(np.uint8))
     assert np.array_equal(read_image(path, "RGB")[..., 1], grey)
+
+
+def test_truncated_jpeg_is_refused_naming_the_file(tmp_path):
+    """libjpeg (through OpenCV) would fill the missing rows with grey and only warn; PIL raises. Both name the file."""
+    from PIL import Image
+
+    whole = tmp_path / "whole.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(whole)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    for decoder in ("opencv", "pil"):
+        assert read_image(whole, "RGB", decoder).shape == (64, 64, 3)
+        with pytest.raises(SystemExit, match=f"cannot read image {cut}"):
+            read_image(cut, "RGB", decoder)

@@ -98,6 +98,12 @@ def main(args: argparse.Namespace) -> dict:
     rt = Runtime.from_args(args.device, False, False, 0, False)
     model, options, _ = model_from_checkpoint(args.checkpoint, rt)
     model.eval()
+    stages = len(model.stages)
+    if not -stages <= args.stage < stages:
+        raise SystemExit(f"error: --stage {args.stage} is out of range: the model has {stages} stages "
+                         f"(0..{stages - 1}, or -1 for the last)")
+    if args.per_class < 1 or args.channels < 1:
+        raise SystemExit("error: --per-class and --channels must be at least 1")
     names = tuple(options.get("class_names", CLASS_NAMES))
     data = load_dataset(args.dataset or options.get("dataset", "fer2013"), args.data_path, args.ferplus_csv,
                         ferplus_classes=len(names))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 
@@ -116,6 +117,10 @@ def test_visualize_writes_figures(trained, demo_root, tmp_path):
         assert (tmp_path / "fig" / name).stat().st_size > 1000
     with pytest.raises(SystemExit, match="already exists and is not empty"):
         visualize.main(args)
+    for bad, message in [({"stage": 4}, "--stage 4 is out of range: the model has 4 stages"),
+                         ({"per_class": 0, "indices": None}, "--per-class and --channels must be at least 1")]:
+        with pytest.raises(SystemExit, match=message):
+            visualize.main(argparse.Namespace(**{**vars(args), **bad}))
     args.overwrite = True
     assert visualize.main(args)["indices"] == [0, 5, 9]
 

@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> dict:
     options = state.get("extra", {}).get("model_options")
     if options is None:
         raise SystemExit(f"error: {run_dir / 'checkpoint_best.pt'}: no model_options (not a fer_seresnet checkpoint)")
-    shipped = {"model": half_state_dict(state["model"]), "extra": {"model_options": options},
-               "epoch": state.get("epoch")}
+    # model_options rebuild the network; train_class_counts give evaluate its majority-class baseline.
+    kept = {key: state["extra"][key] for key in ("model_options", "train_class_counts") if key in state["extra"]}
+    shipped = {"model": half_state_dict(state["model"]), "extra": kept, "epoch": state.get("epoch")}
     buffer = io.BytesIO()
     torch.save(shipped, buffer)
     payload = buffer.getvalue()

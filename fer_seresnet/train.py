@@ -33,6 +33,7 @@ from fer_seresnet.evaluate import predict_split, score, write_evaluation
 from fer_seresnet.model import ARCHS, build_model, describe_model
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
 from shared_utils import plotting
+from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_checkpoint,
     load_model_weights,
@@ -81,7 +82,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     model.add_argument("--width", default=64, type=int, help="channels of the first stage (doubling per stage)")
     model.add_argument("--dropout", default=0.3, type=float)
     model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
-    model.add_argument("--pretrained", default=None, help="initialise from this checkpoint / state_dict (no downloads)")
+    model.add_argument("--pretrained", default=None,
+                       help="initialise from this checkpoint / state_dict, or a registry name (fer2013_se_cnn)")
 
     aug = parser.add_argument_group("augmentation")
     aug.add_argument("--crop-size", default=44, type=int, help="random crop at train, centre crop at test")
@@ -210,7 +212,7 @@ def main(args: argparse.Namespace) -> dict | None:
     model = build_model(args.arch, num_classes, args.width, args.dropout)
     log.info("model %s", describe_model(model, args.crop_size))
     if args.pretrained:
-        load_model_weights(model, args.pretrained)
+        load_model_weights(model, registry.local_file(args.pretrained, "--pretrained"))  # a registry name or a path
         log.info("initialised from %s", args.pretrained)
     if args.sync_bn and rt.dist.distributed:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)

@@ -27,6 +27,9 @@ DRIVE_URL = "https://drive.google.com/uc?id={}"
 HASHES_FILE = "sha256.json"
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
 @dataclass(frozen=True)
 class WeightsEntry:
     name: str
@@ -39,7 +42,14 @@ class WeightsEntry:
     sha256: str | None = None
 
     @property
+    def in_repository(self) -> Path | None:
+        """Weights that ship inside this repository (``repo:<path>``): no download, checked against the manifest."""
+        return REPO_ROOT / self.source.removeprefix("repo:") if self.source.startswith("repo:") else None
+
+    @property
     def url(self) -> str:
+        if self.in_repository is not None:
+            return str(self.in_repository)
         if self.source.startswith("drive:"):
             return DRIVE_URL.format(self.source.removeprefix("drive:"))
         return self.source
@@ -89,6 +99,10 @@ ENTRIES: dict[str, WeightsEntry] = {e.name: e for e in (
                  "torchvision's ImageNet AlexNet, the trunk start of the paper's FCN-32s recipe",
                  f"{_TV}/alexnet-owt-7be5be79.pth", "Peng et al. ICIP 2016 (FCN-32s AlexNet)", "emotionroi_ex",
                  "alexnet"),
+    WeightsEntry("fer2013_se_cnn", "fer2013_se_cnn.pt",
+                 "SE-CNN width 16 trained for this repository on FER2013 (fp16; scores and command in MANIFEST.json)",
+                 "repo:fer_seresnet/models/fer2013_se_cnn.pt", "this repository, fer_seresnet/models/MANIFEST.json",
+                 "fer_seresnet", "se_cnn"),
     WeightsEntry("fcn_resnet50_coco", "fcn_resnet50_coco-1167a1af.pth",
                  "torchvision's fcn_resnet50 (COCO_WITH_VOC_LABELS_V1), Kahsolt's FCNEL / EmoFCNEL start",
                  f"{_TV}/fcn_resnet50_coco-1167a1af.pth", f"{_KAHSOLT} train_FCNEL.py:58", "emotionroi_ex",
@@ -164,9 +178,11 @@ def _download(item: WeightsEntry, target: Path, progress: bool) -> None:
 def fetch(name: str, label: str | None = None, option: str | None = None, progress: bool = True) -> Path:
     """The entry's file in the cache, downloaded first when it is missing (not when VISUAL_EMOTION_OFFLINE=1)."""
     item = entry(name)
+    label = label or f"weights {name}"
+    if item.in_repository is not None:
+        return _shipped_file(item, label)
     folder = cache_dir()
     path = folder / item.file
-    label = label or f"weights {name}"
     if not path.is_file():
         if os.environ.get("VISUAL_EMOTION_OFFLINE") == "1":
             raise SystemExit(f"error: {label}: {item.file} ({item.what}) is not at {path} and downloads are off "
@@ -198,6 +214,20 @@ def fetch(name: str, label: str | None = None, option: str | None = None, progre
     return path
 
 
+def _shipped_file(item: WeightsEntry, label: str) -> Path:
+    path = item.in_repository
+    manifest = path.parent / "MANIFEST.json"
+    if not path.is_file() or not manifest.is_file():
+        raise SystemExit(f"error: {label}: {path} (or its MANIFEST.json) is missing from this checkout; "
+                         "restore it with git (git checkout -- fer_seresnet/models)")
+    expected = json.loads(manifest.read_text()).get(path.name, {}).get("sha256")
+    digest = sha256_of(path)
+    if digest != expected:
+        raise SystemExit(f"error: {label}: {path}: sha256 {digest[:16]}... is not the {str(expected)[:16]}... its "
+                         f"{manifest.name} records; restore it with git")
+    return path
+
+
 def local_file(value: str | Path | None, option: str) -> Path | None:
     """What a ``--pretrained``-style option names: None for nothing or ``none`` (random init), a registry entry's
     cached (or fetched) file for its name, else the path as given."""
@@ -221,7 +251,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"cache folder: {folder}")
     for item in ENTRIES.values():
-        state = "cached" if (folder / item.file).is_file() else "not cached"
+        here = item.in_repository
+        state = ("in repository" if here.is_file() else "missing") if here else (
+            "cached" if (folder / item.file).is_file() else "not cached")
         print(f"{item.name:24s} {item.file:32s} {item.package}/{item.arch:12s} {item.url}  ({item.cited_in}) "
               f"[{state}]")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from fer_seresnet import evaluate, predict
 from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
 
@@ -52,3 +54,30 @@ def test_evaluate_defaults_to_the_shipped_model_and_the_data_kind_of_the_data(de
     record = json.loads((tmp_path / "shipped" / "results.json").read_text())
     assert record["data"] == "demo"  # drawn faces, found by the generator's marker, not by a flag
     assert record["extra"]["num_samples"] == 140
+
+
+def test_registry_serves_the_shipped_model_offline_and_checks_it(tmp_path, monkeypatch):
+    import shutil
+
+    import torch
+
+    from fer_seresnet.model import build_model
+    from shared_utils import weights
+    from shared_utils.checkpoint import load_model_weights
+
+    monkeypatch.setenv("VISUAL_EMOTION_OFFLINE", "1")
+    assert weights.local_file("fer2013_se_cnn", "--pretrained") == SHIPPED_CHECKPOINT  # no download, no cache
+    model = build_model("se_cnn", 7, 16)
+    load_model_weights(model, SHIPPED_CHECKPOINT)
+    shipped = torch.load(SHIPPED_CHECKPOINT, weights_only=True)["model"]
+    assert torch.equal(model.state_dict()["fc.weight"], shipped["fc.weight"].float())
+    # A changed file is refused against the manifest.
+    copy = tmp_path / "fer_seresnet" / "models"
+    copy.mkdir(parents=True)
+    shutil.copy(SHIPPED_CHECKPOINT.parent / "MANIFEST.json", copy)
+    data = bytearray(SHIPPED_CHECKPOINT.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped inside the weights
+    (copy / SHIPPED_CHECKPOINT.name).write_bytes(bytes(data))
+    monkeypatch.setattr(weights, "REPO_ROOT", tmp_path)
+    with pytest.raises(SystemExit, match="is not the .* its MANIFEST.json records"):
+        weights.fetch("fer2013_se_cnn")

@@ -73,7 +73,16 @@ def collect_records(results_root: Path, packages: list[str], package_root: Path 
         kept = package_results_dir(package, package_root)
         if kept is not None:
             paths |= set(kept.rglob("results.json"))
-    return [(path, load_results(path)) for path in sorted(paths)]
+    records, seen = [], set()
+    for path in sorted(paths):
+        record = load_results(path)
+        # A kept copy of a run (``<package>/results/``) and the run folder it came from are one run, shown once.
+        key = (record.get("package"), record.get("experiment"), record.get("data"), record.get("written_at"),
+               record.get("git_commit"))
+        if key not in seen:
+            seen.add(key)
+            records.append((path, record))
+    return records
 
 
 def _cell(records: list[tuple[Path, dict]], experiment: str, metric: str, data: str) -> tuple[str, dict | None]:

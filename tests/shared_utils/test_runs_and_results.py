@@ -147,6 +147,10 @@ def test_report_pairs_paper_and_ours(tmp_path):
              "ours_note": "no counterpart"}]}))
     # a real run kept in the repository is shown without being re-run
     _result(pkg / "results", "kept_vgg", experiment="vgg", metrics={"accuracy": 0.71})
+    # a kept copy of a run that is also still in runs/ is one run, listed once
+    original = runs / "fer_seresnet" / "extra" / "results.json"
+    (pkg / "results" / "extra").mkdir()
+    (pkg / "results" / "extra" / "results.json").write_bytes(original.read_bytes())
     text = report.build_report(runs, tmp_path / "pkgs")
     lines = text.splitlines()
     assert lines.count("| se_resnet18 | accuracy | 0.7500 | 0.7000 |  | Table 1 |") == 1
@@ -156,6 +160,7 @@ def test_report_pairs_paper_and_ours(tmp_path):
     assert "| resmasking | accuracy | 0.7414 | no counterpart |  | peer 2 |" in lines
     others = lines[lines.index("Runs with no published counterpart:") + 2]
     assert others == "- `se_cnn` (**demo** data): accuracy 0.8000" and "recall/angry" not in text
+    assert sum(line.startswith("- `se_cnn` (**demo** data)") for line in lines) == 1
     out = report.main([str(runs), "--package-root", str(tmp_path / "pkgs")])
     assert out.read_text() == text
 

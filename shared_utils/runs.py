@@ -140,7 +140,9 @@ def prepare_run_dir(
             raise SystemExit(f"error: --resume given but {run_dir / LAST_CHECKPOINT} does not exist")
         return run_dir
     if run_dir.exists() and any(run_dir.iterdir()):
-        if {entry.name for entry in run_dir.iterdir()} <= FAILED_START_FILES:
+        args_file = run_dir / "args.yaml"
+        if ({entry.name for entry in run_dir.iterdir()} <= FAILED_START_FILES and args_file.is_file()
+                and args_file.read_text(errors="replace").startswith("# command: ")):  # save_args wrote it
             # A start that stopped before training (bad option or data) left only its own args.yaml and log.txt:
             # the corrected command takes the folder over instead of being refused.
             if is_main:

@@ -69,7 +69,10 @@ def test_a_failed_start_does_not_block_the_corrected_command(tmp_path):
     """A start that stopped before training left only args.yaml and log.txt: the next start takes the folder over;
     one more file (a summary, a checkpoint, anything) and the folder is refused as before."""
     run = prepare_run_dir(tmp_path, "exp1")
-    (run / "args.yaml").write_text("lr: -1\n")
+    (run / "log.txt").write_text("a user's log\n")
+    with pytest.raises(SystemExit, match="already exists"):  # no args.yaml of ours: not a failed start of ours
+        prepare_run_dir(tmp_path, "exp1")
+    save_args(run, argparse.Namespace(lr=-1))
     (run / "log.txt").write_text("error: ...\n")
     assert prepare_run_dir(tmp_path, "exp1") == run and list(run.iterdir()) == []
     (run / "log.txt").write_text("started\n")

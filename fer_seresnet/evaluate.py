@@ -100,6 +100,17 @@ def write_evaluation(run_dir: Path, predictions: dict[str, torch.Tensor], train_
     return result
 
 
+def choose_test_split(splits, requested: str | None, data_path) -> str:
+    """``requested``, else private_test > public_test > test; never the training split silently."""
+    split_name = requested or next((s for s in ("private_test", "public_test", "test") if s in splits), None)
+    if split_name is None:
+        raise SystemExit(f"error: {data_path}: no test split (has {', '.join(splits)}); pass --split train "
+                         "to score the training images on purpose")
+    if split_name not in splits:
+        raise SystemExit(f"error: {data_path}: no split {split_name!r} (has {', '.join(splits)})")
+    return split_name
+
+
 # The best real FER2013 model trained for this repository (fer_seresnet/models/MANIFEST.json says how).
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_cnn.pt"
 
@@ -159,12 +170,7 @@ def main(args: argparse.Namespace) -> dict:
     if len(data.class_names) != len(class_names):
         raise SystemExit(f"error: {args.checkpoint} predicts {len(class_names)} classes but {dataset_name} has "
                          f"{len(data.class_names)}; pass --ferplus-classes {len(class_names)}")
-    split_name = args.split or next((s for s in ("private_test", "public_test", "test") if s in data.splits), None)
-    if split_name is None:  # never the training split silently
-        raise SystemExit(f"error: {args.data_path}: no test split (has {', '.join(data.splits)}); pass --split train "
-                         "to score the training images on purpose")
-    if split_name not in data.splits:
-        raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
+    split_name = choose_test_split(data.splits, args.split, args.data_path)
     tta = "_tencrop" if args.ten_crop else ""
     cross = "_cross" if args.cross_dataset else ""
     experiment = args.experiment or f"eval_{options['arch']}_{dataset_name}_{split_name}{tta}{cross}"

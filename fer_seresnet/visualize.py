@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fer_seresnet.dataset import CLASS_NAMES, DATASETS, load_dataset
-from fer_seresnet.evaluate import model_from_checkpoint
+from fer_seresnet.evaluate import choose_test_split, model_from_checkpoint
 from fer_seresnet.model import build_model
 from fer_seresnet.presets import ClassificationPresetEval
 from shared_utils import plotting
@@ -107,12 +107,7 @@ def main(args: argparse.Namespace) -> dict:
     names = tuple(options.get("class_names", CLASS_NAMES))
     data = load_dataset(args.dataset or options.get("dataset", "fer2013"), args.data_path, args.ferplus_csv,
                         ferplus_classes=len(names))
-    split_name = args.split or next((s for s in ("private_test", "public_test", "test") if s in data.splits), None)
-    if split_name is None:  # never the training split silently
-        raise SystemExit(f"error: {args.data_path}: no test split (has {', '.join(data.splits)}); pass --split train "
-                         "to score the training images on purpose")
-    if split_name not in data.splits:
-        raise SystemExit(f"error: {args.data_path}: no split {split_name!r} (has {', '.join(data.splits)})")
+    split_name = choose_test_split(data.splits, args.split, args.data_path)
     split = data.splits[split_name]
     chosen = choose_indices(split.labels.numpy(), args.per_class, args.indices, len(names))
     out = Path(args.out)

@@ -35,11 +35,10 @@ from PIL import Image
 from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, SPLIT_FOLDERS, VIDEO_SUBDIR
 from bodily_tsn.masking import draw_surgical_mask
 from shared_utils.checkpoint import atomic_write, atomic_write_text
-from shared_utils.io import claim_output_folder
+from shared_utils.io import DEMO_MARKER, claim_output_folder
 from shared_utils.runtime import progress
 
 WIDTH, HEIGHT, FPS, NUM_FRAMES = 160, 120, 10, 20
-MARKER = "DEMO_DATA.txt"
 
 
 def openface_header() -> list[str]:
@@ -219,12 +218,12 @@ def make_demo_dataset(out: str | Path, counts: dict[str, int] | None = None, see
     """Write the demo dataset under ``out`` (skipped when a complete one is already there)."""
     out = Path(out)
     counts = counts or {"train": 48, "val": 24, "test": 24}
-    marker = out / MARKER
+    marker = out / DEMO_MARKER
     expected = (f"bodily_tsn demo EmoReact seed={seed} counts={counts} size={WIDTH}x{HEIGHT}x{NUM_FRAMES} "
                 "layout=original-frames+holistic-3N\n")
     if marker.is_file() and marker.read_text() == expected:
         return out
-    claim_output_folder(out, "bodily_tsn.demo_data", MARKER)  # never a user's folder: only an empty one or ours
+    claim_output_folder(out, "bodily_tsn.demo_data", DEMO_MARKER)  # never a user's folder: only an empty one or ours
     rng = np.random.default_rng(seed)
     for split, count in counts.items():
         rows = []

@@ -42,8 +42,6 @@ PORT_CSV_COLUMNS = ["Index", "Folder", "Filename", "Image Size", "BBox", "Catego
                     "Gender", "Age"]
 # The port stores VAD on 1..10 and trains on VAD / 10; predictions are multiplied back by 10.
 VAD_SCALE = 10.0
-# Written by demo_data.py in the dataset root (and copied by mat2py.py into its output): demo, not real, data.
-DEMO_MARKER = "DEMO_DATA.txt"
 # Image sizes of the port's npy cache (context resized whole, body crop resized).
 PORT_CONTEXT_SIZE, PORT_BODY_SIZE = 224, 128
 

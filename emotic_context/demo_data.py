@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from emotic_context.dataset import CATEGORIES, DEMO_MARKER
+from emotic_context.dataset import CATEGORIES
 from shared_utils.checkpoint import atomic_write_text
-from shared_utils.io import claim_output_folder
+from shared_utils.io import DEMO_MARKER, claim_output_folder
 
 FOLDERS = ("mscoco/images", "framesdb/images", "ade20k/images", "emodb_small/images")
 NUM_SCENES, NUM_PERSON_KINDS = 7, 6

@@ -27,7 +27,6 @@ from PIL import Image  # noqa: E402
 import emotic_context  # noqa: E402,F401  (imports shared_utils before torchvision)
 from emotic_context.dataset import (  # noqa: E402
     CATEGORIES,
-    DEMO_MARKER,
     PORT_BODY_SIZE,
     PORT_CONTEXT_SIZE,
     VAD_NAMES,
@@ -177,7 +176,7 @@ def data_kind(args) -> str:
     """``demo`` when the cache was made from demo_data.py's output (its marker file), else ``real``."""
     if not args.data_path:
         return "real" if args.data_kind == "auto" else args.data_kind
-    return resolve_data_kind(args.data_path, args.data_kind, DEMO_MARKER)
+    return resolve_data_kind(args.data_path, args.data_kind)
 
 
 def arch_from_args(args, dataset=None) -> dict:

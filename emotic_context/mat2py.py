@@ -24,7 +24,6 @@ if __package__ in (None, ""):  # `cd emotic_context && python mat2py.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotic_context.dataset import (  # noqa: E402
-    DEMO_MARKER,
     PORT_BODY_SIZE,
     PORT_CONTEXT_SIZE,
     SPLITS,
@@ -34,6 +33,7 @@ from emotic_context.dataset import (  # noqa: E402
     write_port_csv,
 )
 from shared_utils.checkpoint import atomic_write_text  # noqa: E402
+from shared_utils.io import DEMO_MARKER
 from shared_utils.runtime import progress  # noqa: E402
 
 

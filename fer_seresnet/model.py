@@ -79,7 +79,7 @@ class FERNet(nn.Module):
     """
 
     def __init__(self, arch: str = "se_resnet18", num_classes: int = 7, width: int = 64, in_channels: int = 1,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, zero_init_residual: bool = True):
         super().__init__()
         if arch not in ARCHS:
             raise SystemExit(f"error: unknown --arch {arch!r} (choose from {', '.join(ARCHS)})")
@@ -108,16 +108,19 @@ class FERNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(previous, num_classes)
-        self._init_weights()
+        self._init_weights(zero_init_residual)
 
-    def _init_weights(self) -> None:
+    def _init_weights(self, zero_init_residual: bool) -> None:
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
-        # Zero-init the last BN of each residual branch: blocks start as identities (Goyal et al. 2017).
+        # Zero-init the last BN of each residual branch: blocks start as identities (Goyal et al. 2017; torchvision's
+        # ``zero_init_residual``); see the README, "Why the SE-ResNet starts slower".
+        if not zero_init_residual:
+            return
         for m in self.modules():
             if isinstance(m, SEBasicBlock):
                 nn.init.zeros_(m.bn2.weight)
@@ -137,8 +140,9 @@ class FERNet(nn.Module):
         return self.fc(self.dropout(torch.flatten(self.pool(x), 1)))
 
 
-def build_model(arch: str, num_classes: int = 7, width: int = 64, dropout: float = 0.3) -> FERNet:
-    return FERNet(arch, num_classes=num_classes, width=width, dropout=dropout)
+def build_model(arch: str, num_classes: int = 7, width: int = 64, dropout: float = 0.3,
+                zero_init_residual: bool = True) -> FERNet:
+    return FERNet(arch, num_classes=num_classes, width=width, dropout=dropout, zero_init_residual=zero_init_residual)
 
 
 def count_parameters(model: nn.Module) -> int:

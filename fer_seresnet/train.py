@@ -81,6 +81,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
     model.add_argument("--width", default=64, type=int, help="channels of the first stage (doubling per stage)")
     model.add_argument("--dropout", default=0.3, type=float)
+    model.add_argument("--zero-init-residual", default=True, action=argparse.BooleanOptionalAction,
+                       help="SE-ResNets: start each residual branch's last BN at zero (blocks begin as identities)")
     model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
     model.add_argument("--pretrained", default=None,
                        help="initialise from this checkpoint / state_dict, or a registry name (fer2013_se_cnn)")
@@ -209,7 +211,7 @@ def main(args: argparse.Namespace) -> dict | None:
     mean, std = FER_MEAN, FER_STD
     model_options = {"arch": args.arch, "width": args.width, "dropout": args.dropout, "crop_size": args.crop_size,
                      "mean": mean, "std": std, "dataset": args.dataset, "class_names": list(data.class_names)}
-    model = build_model(args.arch, num_classes, args.width, args.dropout)
+    model = build_model(args.arch, num_classes, args.width, args.dropout, args.zero_init_residual)
     log.info("model %s", describe_model(model, args.crop_size))
     if args.pretrained:
         load_model_weights(model, registry.local_file(args.pretrained, "--pretrained"))  # a registry name or a path

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA_ROOT ?= data
-RUNS ?= runs
+RUNS ?= runs/reproduce  # the reproductions' own folder: a user's runs (runs/<package>/...) are never touched
 PACKAGES := fer_seresnet emotic_context bodily_tsn emotionroi_ex
 STAMP := $(VENV)/.installed
 
@@ -45,5 +45,9 @@ report: setup
 gpu-check: setup
 	$(PY) tools/gpu_check.py --out $(RUNS)/gpu_check --data-root $(DATA_ROOT)
 
+# Removes only what reproduce-all made: package folders holding REPRODUCE_RUNS.txt, and the summary.
 clean-runs:
-	rm -rf $(RUNS)
+	@for pkg in $(PACKAGES) gpu_check; do \
+	  if [ -f $(RUNS)/$$pkg/REPRODUCE_RUNS.txt ]; then rm -rf $(RUNS)/$$pkg && echo "removed $(RUNS)/$$pkg"; \
+	  elif [ -e $(RUNS)/$$pkg ]; then echo "kept $(RUNS)/$$pkg (no REPRODUCE_RUNS.txt: not made by reproduce-all)"; fi; \
+	done; rm -f $(RUNS)/RESULTS.md

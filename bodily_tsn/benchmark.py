@@ -13,19 +13,25 @@ Not a test: numbers depend on the machine and its load; the README quotes them w
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from bodily_tsn.dataset import EmoReactClips, read_folder_frames, read_video_frames, segment_indices, video_info
+from bodily_tsn.dataset import (
+    EmoReactClips,
+    read_folder_frames,
+    read_video_frames,
+    segment_indices,
+    split_paths,
+    video_info,
+)
 from bodily_tsn.model import BodilyTSN
 from bodily_tsn.presets import ClipTrainTransform
 from bodily_tsn.tools.frames import decode_all, write_frame_folder
 from bodily_tsn.tools.vid2img_emoreact import extract
-from bodily_tsn.train_EmoReact import split_paths
+from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
 
 
 def clips_per_second(fn, count: int) -> float:
@@ -52,7 +58,7 @@ def bench_frames(videos: list[Path], num_segments: int, repeats: int, workdir: P
 
 def bench_dataset(args, workdir: Path) -> dict:
     root = Path(args.data_root)
-    train_csv = split_paths(argparse.Namespace(split_dir=None), root)["train"]
+    train_csv = split_paths(None, root)["train"]
     frames_dir = workdir / "frames"
     extract(root, frames_dir, show_progress=False)
     out = {}
@@ -68,7 +74,7 @@ def bench_dataset(args, workdir: Path) -> dict:
 def bench_train(args) -> dict:
     torch.manual_seed(0)
     root = Path(args.data_root)
-    train_csv = split_paths(argparse.Namespace(split_dir=None), root)["train"]
+    train_csv = split_paths(None, root)["train"]
     ds = EmoReactClips(root, train_csv, args.input, args.num_segments, train=True,
                        transform=ClipTrainTransform(args.crop_size, args.scale_size), show_progress=False)
     loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=True, drop_last=True)
@@ -95,20 +101,20 @@ def bench_train(args) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data_root", required=True)
     parser.add_argument("--videos", nargs="*", default=[], help="extra mp4 files for the frames benchmark")
     parser.add_argument("--input", default="fusion")
-    parser.add_argument("--num_segments", type=int, default=5)
-    parser.add_argument("--crop_size", type=int, default=224)
-    parser.add_argument("--scale_size", type=int, default=256)
+    parser.add_argument("--num_segments", type=positive_int, default=5)
+    parser.add_argument("--crop_size", type=positive_int, default=224)
+    parser.add_argument("--scale_size", type=positive_int, default=256)
     parser.add_argument("--arch", default="resnet50")
     parser.add_argument("--shift", action="store_true")
-    parser.add_argument("--batch_size", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--clips", type=int, default=32, help="clips timed in the dataset benchmark")
-    parser.add_argument("--repeats", type=int, default=20, help="samplings per video in the frames benchmark")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--batch_size", type=positive_int, default=4)
+    parser.add_argument("--steps", type=positive_int, default=4)
+    parser.add_argument("--clips", type=positive_int, default=32, help="clips timed in the dataset benchmark")
+    parser.add_argument("--repeats", type=positive_int, default=20, help="samplings per video in the frames benchmark")
+    parser.add_argument("--threads", type=nonnegative_int, default=None)
     parser.add_argument("--skip", nargs="*", default=[], choices=["frames", "dataset", "train"])
     args = parser.parse_args(argv)
     for name in ("num_segments", "crop_size", "scale_size", "batch_size", "steps", "clips", "repeats"):

@@ -20,11 +20,13 @@ import torch
 import yaml
 from PIL import Image
 
-from bodily_tsn.dataset import LABELS, EmoReactClips
+from bodily_tsn.dataset import LABELS, EmoReactClips, dataset_options, split_paths
 from bodily_tsn.model import BodilyTSN, TSNTower, build_model
+from bodily_tsn.options import get_args_parser
 from bodily_tsn.presets import ClipEvalTransform, denormalize
-from bodily_tsn.train_EmoReact import dataset_options, get_args_parser, split_paths
-from shared_utils.checkpoint import atomic_write, load_model_weights
+from shared_utils.checkpoint import load_model_weights
+from shared_utils.cli import ArgumentParser, positive_int
+from shared_utils.files import atomic_write
 from shared_utils.gradcam import CAM_METHODS, CamExplainer, preset_target_layers
 from shared_utils.plotting import overlay_heatmap, save_image_grid
 from shared_utils.runs import BEST_CHECKPOINT
@@ -110,7 +112,7 @@ def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "
     model = build_model(args, None)  # the checkpoint holds every weight
     load_model_weights(model, run / BEST_CHECKPOINT)
     model.eval()
-    dataset = EmoReactClips(args.data_root, split_paths(args, Path(args.data_root))[split], args.input,
+    dataset = EmoReactClips(args.data_root, split_paths(args.split_dir, Path(args.data_root))[split], args.input,
                             args.num_segments, train=False, transform=ClipEvalTransform(args.crop_size),
                             split=split, **dataset_options(args, show_progress=False))
     names = [c.record.video for c in dataset.clips]
@@ -143,13 +145,13 @@ def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Grad-CAM explanations of a bodily_tsn run, per sampled frame")
+    parser = ArgumentParser(description="Grad-CAM explanations of a bodily_tsn run, per sampled frame")
     parser.add_argument("--run", required=True, help="run folder (args.yaml, checkpoint_best.pt)")
     parser.add_argument("--label", required=True, choices=LABELS)
     parser.add_argument("--method", default="gradcam", choices=list(CAM_METHODS))
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--videos", nargs="+", default=None, help="clip file names (default: the first --num_clips)")
-    parser.add_argument("--num_clips", type=int, default=2)
+    parser.add_argument("--num_clips", type=positive_int, default=2)
     parser.add_argument("--format", dest="fmt", default="gif", choices=["gif", "mp4"])
     parser.add_argument("--data_root", default=None, help="override the run's data root")
     parser.add_argument("--out", default=None, help="output folder (default: RUN/cam)")

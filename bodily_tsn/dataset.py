@@ -40,6 +40,8 @@ VIDEO_SUBDIR = Path("Data") / "AllVideos"
 HOLISTIC_SUBDIR = Path("Holistic")
 SPLIT_FOLDERS = {"train": "Train", "val": "Validation", "test": "Test"}  # original dataset.py:236-241
 MISSING_BOX = ("frame", "nearest")
+PACKAGE_DIR = Path(__file__).resolve().parent
+SPLITS_DIR = PACKAGE_DIR / "EmoReact"  # the original's train/val/test.csv, shipped with the package
 NUM_LANDMARKS = 68
 BOX_MARGIN = 0.10  # each side, as a fraction of the box's width / height
 log = logging.getLogger(LOGGER_NAME)
@@ -76,9 +78,10 @@ def read_split_csv(path: str | Path) -> list[ClipRecord]:
     labels = table[LABELS].to_numpy()
     if not np.isin(labels, (0, 1)).all():
         raise SystemExit(f"error: {path}: label columns must hold only 0 or 1")
-    valence = table["Valence"].to_numpy(dtype=np.float64)
+    valence = pd.to_numeric(table["Valence"], errors="coerce").to_numpy(dtype=np.float64)
     if np.isnan(valence).any():
-        raise SystemExit(f"error: {path}: empty Valence value(s)")
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(np.isnan(valence))[:5])  # +2: header, 1-based
+        raise SystemExit(f"error: {path}: empty or non-numeric Valence value(s) (line {rows})")
     return [
         ClipRecord(str(video), labels[i].astype(np.float32), float(valence[i]))
         for i, video in enumerate(table["video"])
@@ -554,6 +557,28 @@ class EmoReactClips(Dataset):
             "valence": torch.tensor(meta.record.valence, dtype=torch.float32),
             "index": torch.tensor(index),
         }
+
+
+def split_paths(split_dir: str | Path | None, root: Path) -> dict[str, Path]:
+    """train/val/test.csv: from ``split_dir``, else DATA_ROOT when it holds them, else the package's copy."""
+    if split_dir:
+        folder = Path(split_dir)
+    elif all((root / f"{s}.csv").is_file() for s in ("train", "val", "test")):
+        folder = root
+    else:
+        folder = SPLITS_DIR
+    return {s: folder / f"{s}.csv" for s in ("train", "val", "test")}
+
+
+def dataset_options(args, show_progress: bool) -> dict:
+    """The EmoReactClips options a run's args set. An args.yaml written before --source existed meant by
+    --mask a mask drawn on mp4 frames and reused the nearest detected box: it is read that way."""
+    if not hasattr(args, "source"):
+        return dict(mask=False, draw_mask=args.mask, source="mp4", missing_box="nearest", holistic_dir=None,
+                    frames_dir=args.frames_dir, skip_bad=args.skip_bad, show_progress=show_progress)
+    return dict(mask=args.mask, draw_mask=args.draw_mask, source=args.source, missing_box=args.missing_box,
+                holistic_dir=args.holistic_dir, frames_dir=args.frames_dir, skip_bad=args.skip_bad,
+                show_progress=show_progress)
 
 
 def check_data_root(root: str | Path) -> Path:

@@ -22,7 +22,6 @@ Valence follows Happiness - Frustration plus noise, in 1..7. ``DEMO_DATA.txt`` m
 
 from __future__ import annotations
 
-import argparse
 import io
 from pathlib import Path
 
@@ -34,8 +33,8 @@ from PIL import Image
 
 from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, SPLIT_FOLDERS, VIDEO_SUBDIR
 from bodily_tsn.masking import draw_surgical_mask
-from shared_utils.checkpoint import atomic_write, atomic_write_text
-from shared_utils.io import DEMO_MARKER, claim_output_folder
+from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from shared_utils.files import DEMO_MARKER, atomic_write, atomic_write_text, claim_output_folder
 from shared_utils.runtime import progress
 
 WIDTH, HEIGHT, FPS, NUM_FRAMES = 160, 120, 10, 20
@@ -246,12 +245,12 @@ def hash_split(split: str) -> int:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write the demo EmoReact into")
-    parser.add_argument("--train", type=int, default=48)
-    parser.add_argument("--val", type=int, default=24)
-    parser.add_argument("--test", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", type=positive_int, default=48)
+    parser.add_argument("--val", type=positive_int, default=24)
+    parser.add_argument("--test", type=positive_int, default=24)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
     path = make_demo_dataset(args.out, {"train": args.train, "val": args.val, "test": args.test}, args.seed)
     print(f"demo EmoReact written to {path}")

@@ -217,7 +217,6 @@ class BodilyTSN(nn.Module):
             scores = torch.stack([self.towers[name](clips[:, s]) for s, name in enumerate(self.streams)], dim=1)
         out = {"stream_logits": scores[..., : len(LABELS)], "logits": scores[..., : len(LABELS)].mean(dim=1)}
         if self.valence:
-            out["stream_valence"] = scores[..., len(LABELS)]
             out["valence"] = scores[..., len(LABELS)].mean(dim=1)
         return out
 

@@ -1,6 +1,6 @@
 """Reproduce the paper's EmoReact experiments, or a short demo of them when the data is absent.
 
-    python -m bodily_tsn.reproduce --data-root data --out runs/bodily_tsn [--full] [--pretrained affectnet]
+    python -m bodily_tsn.reproduce --data-root data --out runs/reproduce/bodily_tsn [--full] [--pretrained affectnet]
 
 With ``DATA_ROOT/EmoReact`` present, each experiment runs the original's recipe (``EmoReact/config.json``,
 3 segments as its README table) with the experiment's flags, starting from the original's AffectNet
@@ -12,12 +12,15 @@ the other four experiments.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
+from bodily_tsn.dataset import PACKAGE_DIR
 from bodily_tsn.demo_data import make_demo_dataset
-from bodily_tsn.train_EmoReact import PACKAGE_DIR, get_args_parser, main
+from bodily_tsn.options import get_args_parser
+from bodily_tsn.train_EmoReact import main
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import REPRODUCE_MARKER, claimed_output_folder
 from shared_utils.runs import parse_args_with_config
 
 # experiment -> the options that define it (paper_results.json uses the same names)
@@ -44,6 +47,11 @@ def run_experiment(name: str, config: Path, data_root: Path, out: Path, extra: l
 def reproduce(data_root: str | Path, out: str | Path, full: bool = False, pretrained: str = "affectnet",
               experiments: list[str] | None = None) -> dict[str, dict]:
     data_root, out = Path(data_root), Path(out)
+    with claimed_output_folder(out, "bodily_tsn.reproduce", marker=REPRODUCE_MARKER):
+        return _reproduce(data_root, out, full, pretrained, experiments)
+
+
+def _reproduce(data_root: Path, out: Path, full: bool, pretrained: str, experiments: list[str] | None) -> dict:
     dataset = data_root / "EmoReact"
     results = {}
     if (dataset / "Data" / "AllVideos").is_dir():
@@ -65,9 +73,9 @@ def reproduce(data_root: str | Path, out: str | Path, full: bool = False, pretra
 
 
 def main_cli(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="bodily_tsn: reproduce the EmoReact experiments (demo without data)")
+    parser = ArgumentParser(description="bodily_tsn: reproduce the EmoReact experiments (demo without data)")
     parser.add_argument("--data-root", default="data", help="folder holding EmoReact/")
-    parser.add_argument("--out", default="runs/bodily_tsn")
+    parser.add_argument("--out", default="runs/reproduce/bodily_tsn")
     parser.add_argument("--full", action="store_true", help="demo: run all five experiments, not only the headline")
     parser.add_argument("--pretrained", default="affectnet",
                         help="real data: affectnet (the original's files, from the weights cache) or a file")

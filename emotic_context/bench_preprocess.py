@@ -11,33 +11,35 @@ is at least the size of the context + body arrays (printed for comparison, as ar
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from emotic_context.dataset import PORT_BODY_SIZE, PORT_CONTEXT_SIZE
 from emotic_context.demo_data import make_split, write_annotations_mat
+from shared_utils.cli import ArgumentParser, positive_int
+from shared_utils.files import claim_output_folder
 
 COMMON_TRAIN_PERSONS = 23266
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="scratch folder (several GB at full size)")
-    parser.add_argument("--persons", type=int, default=COMMON_TRAIN_PERSONS)
-    parser.add_argument("--image_size", type=int, default=64, help="side of the generated images")
-    parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE)
-    parser.add_argument("--body_size", type=int, default=PORT_BODY_SIZE)
+    parser.add_argument("--persons", type=positive_int, default=COMMON_TRAIN_PERSONS)
+    parser.add_argument("--image_size", type=positive_int, default=64, help="side of the generated images")
+    parser.add_argument("--context_size", type=positive_int, default=PORT_CONTEXT_SIZE)
+    parser.add_argument("--body_size", type=positive_int, default=PORT_BODY_SIZE)
     parser.add_argument("--keep", action="store_true", help="keep the generated layout and cache")
     args = parser.parse_args(argv)
-    out = Path(args.out)
+    # Its own scratch folder only (new, empty, or made by this benchmark): the clean-up below removes what it wrote.
+    out = claim_output_folder(args.out, "emotic_context.bench_preprocess")
     start = time.perf_counter()
     side = args.image_size
     images = make_split(np.random.default_rng(0), "train", args.persons, out / "emotic", drop_fraction=0.0,
@@ -48,7 +50,7 @@ def main(argv=None) -> dict:
     command = [sys.executable, "-m", "emotic_context.mat2py", "--data_dir", str(out), "--label", "train",
                "--generate_npy", "--context_size", str(args.context_size), "--body_size", str(args.body_size)]
     start = time.perf_counter()
-    subprocess.run(command, check=True, env={"REPRO_NO_PROGRESS": "1", **__import__("os").environ})
+    subprocess.run(command, check=True, env={"REPRO_NO_PROGRESS": "1", **os.environ})
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
     array_gb = args.persons * 3 * (args.context_size ** 2 + args.body_size ** 2) / 1e9

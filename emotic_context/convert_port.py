@@ -13,7 +13,6 @@ classes and the port's own ``emotic.Emotic`` are accepted, and their parameters 
 
 from __future__ import annotations
 
-import argparse
 import pickle
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import emotic_context  # noqa: F401  (imports shared_utils before torchvision)
 from emotic_context.dataset import PORT_BODY_SIZE, PORT_CONTEXT_SIZE
 from emotic_context.model import EmoticModel
 from shared_utils.checkpoint import load_weights_only, module_state_dict, save_checkpoint, training_state
+from shared_utils.cli import ArgumentParser
 
 PORT_FILES = {"context": "model_context1.pth", "body": "model_body1.pth", "fusion": "model_emotic1.pth"}
 # nn.Sequential(*list(resnet.children())[:-1]): conv1, bn1, relu, maxpool, layer1..4, avgpool
@@ -82,7 +82,7 @@ def convert(models_dir: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models_dir", help="the port's models folder (model_context1.pth, model_body1.pth, "
                                            "model_emotic1.pth)")
     parser.add_argument("out", help="checkpoint to write (refused if it exists)")

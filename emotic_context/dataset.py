@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from shared_utils.io import read_image
+from shared_utils.files import make_folder, read_image
 
 CATEGORIES = (
     "Affection", "Anger", "Annoyance", "Anticipation", "Aversion", "Confidence", "Disapproval", "Disconnection",
@@ -257,7 +257,7 @@ def _csv_text(persons: Sequence[EmoticPerson]) -> str:
 
 
 def write_port_csv(path: str | Path, persons: Sequence[EmoticPerson]) -> Path:
-    from shared_utils.checkpoint import atomic_write_text
+    from shared_utils.files import atomic_write_text
 
     text = _csv_text(persons)
     atomic_write_text(Path(path), text)
@@ -383,7 +383,7 @@ def write_cache(persons: Sequence[EmoticPerson], image_root: str | Path, cache_d
     Each image is decoded once for all its persons. Any failure removes the partial files.
     """
     image_root, cache_dir = Path(image_root), Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(cache_dir)
     n = len(persons)
     shapes = {
         "context": ((n, context_size, context_size, 3), np.uint8),
@@ -508,7 +508,3 @@ def _sample(context, body, cat, cont, context_transform, body_transform):
             torch.tensor(np.asarray(cat, dtype=np.float32)),
             torch.tensor(np.asarray(cont, dtype=np.float32) / VAD_SCALE))
 
-
-def label_statistics(cat_labels: np.ndarray) -> dict[str, int]:
-    counts = np.asarray(cat_labels).sum(axis=0)
-    return {name: int(c) for name, c in zip(CATEGORIES, counts)}

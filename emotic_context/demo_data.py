@@ -16,7 +16,6 @@ rows), so the demo's category frequencies and co-occurrences follow the real one
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -24,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 from emotic_context.dataset import CATEGORIES
-from shared_utils.checkpoint import atomic_write_text
-from shared_utils.io import DEMO_MARKER, claim_output_folder
+from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from shared_utils.files import DEMO_MARKER, atomic_write_text, claim_output_folder
 
 FOLDERS = ("mscoco/images", "framesdb/images", "ade20k/images", "emodb_small/images")
 NUM_SCENES, NUM_PERSON_KINDS = 7, 6
@@ -275,12 +274,12 @@ def generate(out: str | Path, persons: dict[str, int] | None = None, seed: int =
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="dataset root to write (emotic/ and Annotations/ inside)")
-    parser.add_argument("--train", type=int, default=DEFAULT_PERSONS["train"], help="persons in train")
-    parser.add_argument("--val", type=int, default=DEFAULT_PERSONS["val"])
-    parser.add_argument("--test", type=int, default=DEFAULT_PERSONS["test"])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", type=positive_int, default=DEFAULT_PERSONS["train"], help="persons in train")
+    parser.add_argument("--val", type=positive_int, default=DEFAULT_PERSONS["val"])
+    parser.add_argument("--test", type=positive_int, default=DEFAULT_PERSONS["test"])
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--write-stats", metavar="REAL_JSON", default=None,
                         help="maintainers: recompute demo_label_stats.json from a real EMOTIC annotation file")
     args = parser.parse_args(argv)

@@ -28,29 +28,23 @@ def equal_pr_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[int(np.argmin(gap))])
 
 
-def port_equal_pr_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """The port's rule (exact float equality, else 0), kept only to show the difference in tests."""
-    precision, recall, thresholds = precision_recall_curve(np.asarray(y_true) > 0.5, scores)
-    for k in range(len(thresholds)):
-        if precision[k] == recall[k]:
-            return float(thresholds[k])
-    return 0.0
-
-
 def validation_thresholds(cat_true: np.ndarray, cat_scores: np.ndarray) -> np.ndarray:
     return np.array([equal_pr_threshold(cat_true[:, j], cat_scores[:, j]) for j in range(cat_true.shape[1])])
 
 
+THRESHOLDS_FILE = "val_thresholds.npy"  # the port's name; --mode inference reads it from the run folder
+
+
 def save_thresholds(run_dir: str | Path, thresholds: np.ndarray) -> Path:
     """``val_thresholds.npy`` (the port's file) and a readable ``val_thresholds.json``."""
-    from shared_utils.checkpoint import atomic_write, atomic_write_text
+    from shared_utils.files import atomic_write, atomic_write_text
 
     run_dir = Path(run_dir)
-    atomic_write(run_dir / "val_thresholds.npy", lambda handle: np.save(handle, np.asarray(thresholds, np.float64)))
+    atomic_write(run_dir / THRESHOLDS_FILE, lambda handle: np.save(handle, np.asarray(thresholds, np.float64)))
     text = json.dumps({name: (None if not np.isfinite(t) else float(t)) for name, t in zip(CATEGORIES, thresholds)},
                       indent=1)
     atomic_write_text(run_dir / "val_thresholds.json", text)
-    return run_dir / "val_thresholds.npy"
+    return run_dir / THRESHOLDS_FILE
 
 
 def load_thresholds(path: str | Path) -> np.ndarray:

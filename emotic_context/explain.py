@@ -10,7 +10,6 @@ are drawn over the stream's input image.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +19,11 @@ from torch import nn
 
 import emotic_context  # noqa: F401
 from emotic_context.dataset import CATEGORIES, black_out_person, clamp_bbox, context_and_body, normalized_box, read_rgb
-from emotic_context.main import model_from_checkpoint
+from emotic_context.model import model_from_checkpoint
 from emotic_context.presets import stream_transforms
 from shared_utils import plotting
+from shared_utils.cli import ArgumentParser, positive_int
+from shared_utils.files import make_folder
 from shared_utils.gradcam import CamExplainer, preset_target_layers
 
 
@@ -60,7 +61,7 @@ def explain_person(model, arch: dict, image: np.ndarray, bbox, category: int, me
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description="Grad-CAM on the context and body streams of a trained run")
+    parser = ArgumentParser(description="Grad-CAM on the context and body streams of a trained run")
     parser.add_argument("--experiment_path", required=True)
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--image", required=True)
@@ -68,14 +69,15 @@ def main(argv=None) -> Path:
     parser.add_argument("--category", required=True, help="category name, e.g. Happiness")
     parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
     parser.add_argument("--out", default=None, help="default RUN/gradcam")
-    parser.add_argument("--context_size", type=int, default=None,
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier map of the same image name")
+    parser.add_argument("--context_size", type=positive_int, default=None,
                         help="context input side (default: the run's); the last block's map is 1/32 of it")
-    parser.add_argument("--body_size", type=int, default=None, help="body input side (default: the run's)")
+    parser.add_argument("--body_size", type=positive_int, default=None, help="body input side (default: the run's)")
     args = parser.parse_args(argv)
     if args.category not in CATEGORIES:
         raise SystemExit(f"error: unknown category {args.category!r}; one of: {', '.join(CATEGORIES)}")
     run_dir = Path(args.experiment_path)
-    model, arch, _ = model_from_checkpoint(args, run_dir)
+    model, arch, _ = model_from_checkpoint(args.checkpoint, run_dir)
     arch = {**arch, **{k: getattr(args, k) for k in ("context_size", "body_size") if getattr(args, k)}}
     image = read_rgb(args.image)
     maps = explain_person(model, arch, image, args.bbox, CATEGORIES.index(args.category), args.method)
@@ -87,10 +89,13 @@ def main(argv=None) -> Path:
                 f"no location raises the {args.category} score (Grad-CAM keeps positive evidence only)"
             print(f"warning: the {stream} map is all zero: {reason}")
     out_dir = Path(args.out) if args.out else run_dir / "gradcam"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     name = args.category.replace("/", "_")
     panels = [plotting.overlay_heatmap(picture, heatmap) for heatmap, picture in maps.values()]
     path = out_dir / f"{Path(args.image).stem}_{name}_{args.method}.png"
+    if (path.exists() or path.with_suffix(".npz").exists()) and not args.overwrite:
+        raise SystemExit(f"error: {path} already exists (another image with the same name?); pass --out DIR or "
+                         "--overwrite")
     titles = [f"{stream}: {args.category}" + (" (all zero)" if heatmap.max() <= 0 else "")
               for stream, (heatmap, _) in maps.items()]
     plotting.save_image_grid(panels, path, titles=titles)

@@ -14,18 +14,14 @@ checkpoints, val_thresholds.{npy,json}, results.json, the AP table and plots.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # `cd emotic_context && python main.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import torch
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import emotic_context  # noqa: E402,F401  (imports shared_utils before torchvision)
-from emotic_context.dataset import (  # noqa: E402
+import emotic_context  # noqa: F401  (imports shared_utils before torchvision)
+from emotic_context.dataset import (
     CATEGORIES,
     PORT_BODY_SIZE,
     PORT_CONTEXT_SIZE,
@@ -40,7 +36,8 @@ from emotic_context.dataset import (  # noqa: E402
     read_port_csv,
     read_rgb,
 )
-from emotic_context.evaluation import (  # noqa: E402
+from emotic_context.evaluation import (
+    THRESHOLDS_FILE,
     ap_table_markdown,
     emotic_metrics,
     load_thresholds,
@@ -48,39 +45,31 @@ from emotic_context.evaluation import (  # noqa: E402
     save_thresholds,
     validation_thresholds,
 )
-from emotic_context.losses import ContinuousLoss, DiscreteLoss  # noqa: E402
-from emotic_context.model import EmoticModel, resolve_weights  # noqa: E402
-from emotic_context.presets import stream_transforms  # noqa: E402
-from shared_utils import plotting  # noqa: E402
-from shared_utils.checkpoint import (  # noqa: E402
-    atomic_write_csv,
-    atomic_write_text,
-    load_checkpoint,
-    restore_training_state,
-    save_checkpoint,
-    training_state,
-)
-from shared_utils.engine import collect_predictions, train_one_epoch  # noqa: E402
-from shared_utils.io import resolve_data_kind
-from shared_utils.results import Stopwatch, write_results  # noqa: E402
-from shared_utils.runs import (  # noqa: E402
-    BEST_CHECKPOINT,
-    LAST_CHECKPOINT,
+from emotic_context.losses import ContinuousLoss, DiscreteLoss
+from emotic_context.model import EmoticModel, model_from_checkpoint, resolve_weights
+from emotic_context.presets import stream_transforms
+from shared_utils import plotting
+from shared_utils.cli import ArgumentParser, nonnegative_float, positive_float, positive_int
+from shared_utils.engine import collect_predictions, train_one_epoch
+from shared_utils.files import atomic_write_csv, atomic_write_text, resolve_data_kind
+from shared_utils.recorder import RunRecorder
+from shared_utils.results import Stopwatch, write_results
+from shared_utils.runs import (
     BestTracker,
-    SummaryCSV,
     add_run_args,
+    new_evaluation_dir,
     parse_args_with_config,
     prepare_run_dir,
     save_args,
 )
-from shared_utils.runtime import Runtime, add_runtime_args, get_logger  # noqa: E402
+from shared_utils.runtime import Runtime, add_runtime_args, get_logger
 
 PACKAGE = "emotic_context"
 ARCH_KEYS = ("context_model", "body_model", "mask_body", "context_size", "body_size")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="EMOTIC body + context emotion recognition (Kosti et al. 2019)")
+    parser = ArgumentParser(description="EMOTIC body + context emotion recognition (Kosti et al. 2019)")
     parser.add_argument("--mode", default="train", choices=["train", "test", "train_test", "inference"])
     parser.add_argument("--data_path", default=None, help="mat2py.py output: <split>.csv and <split>_*_arr.npy")
     parser.add_argument("--data_source", default="npy", choices=["npy", "images"],
@@ -104,30 +93,31 @@ def get_args_parser() -> argparse.ArgumentParser:
                              "statistics still update (the port's Colab_train_emotic.ipynb, cells 22 and 24)")
     parser.add_argument("--mask_body", action=argparse.BooleanOptionalAction, default=False,
                         help="black out the person in the context image")
-    parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE,
+    parser.add_argument("--context_size", type=positive_int, default=PORT_CONTEXT_SIZE,
                         help="context side for --data_source images and inference (the cache fixes its own)")
-    parser.add_argument("--body_size", type=int, default=PORT_BODY_SIZE)
+    parser.add_argument("--body_size", type=positive_int, default=PORT_BODY_SIZE)
     # optimisation (the port: Adam, StepLR(7, 0.1))
-    parser.add_argument("--learning_rate", type=float, default=0.01)
-    parser.add_argument("--weight_decay", type=float, default=5e-4)
+    parser.add_argument("--learning_rate", type=positive_float, default=0.01)
+    parser.add_argument("--weight_decay", type=nonnegative_float, default=5e-4)
     parser.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    parser.add_argument("--momentum", type=float, default=0.9, help="for --optimizer sgd")
-    parser.add_argument("--lr_step", type=int, default=7, help="StepLR period in epochs")
-    parser.add_argument("--lr_gamma", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch_size", type=int, default=52, help="the port: twice the number of categories")
+    parser.add_argument("--momentum", type=nonnegative_float, default=0.9, help="for --optimizer sgd")
+    parser.add_argument("--lr_step", type=positive_int, default=7, help="StepLR period in epochs")
+    parser.add_argument("--lr_gamma", type=positive_float, default=0.1)
+    parser.add_argument("--epochs", type=positive_int, default=15)
+    parser.add_argument("--batch_size", type=positive_int, default=52, help="the port: twice the number of categories")
     parser.add_argument("--drop_last", action="store_true",
                         help="drop the last incomplete training batch (the notebook's DataLoader; main.py keeps it)")
     parser.add_argument("--select_by", default="last", choices=["last", "val_loss", "val_map"],
                         help="the model kept and tested: the last epoch's (the port's train.py:129-131), the "
                              "lowest validation loss (the notebook, cell 24) or the best validation mAP")
-    parser.add_argument("--jitter", type=float, default=0.4, help="colour-jitter strength (0 disables)")
+    parser.add_argument("--jitter", type=nonnegative_float, default=0.4, help="colour-jitter strength (0 disables)")
     # losses (the port's flags)
-    parser.add_argument("--cat_loss_weight", type=float, default=0.5)
-    parser.add_argument("--cont_loss_weight", type=float, default=0.5)
+    parser.add_argument("--cat_loss_weight", type=nonnegative_float, default=0.5)
+    parser.add_argument("--cont_loss_weight", type=nonnegative_float, default=0.5)
     parser.add_argument("--continuous_loss_type", default="Smooth L1", choices=["L2", "Smooth L1"])
     parser.add_argument("--discrete_loss_weight_type", default="dynamic", choices=["dynamic", "mean", "static"])
-    parser.add_argument("--cont_margin", type=float, default=1.0, help="margin of the continuous loss (1..10 scale)")
+    parser.add_argument("--cont_margin", type=nonnegative_float, default=1.0,
+                        help="margin of the continuous loss (1..10 scale)")
     # evaluation / inference
     parser.add_argument("--checkpoint", default=None, help="weights for test/inference (default: the run's best)")
     parser.add_argument("--inference_file", default=None, help="lines 'path x1 y1 x2 y2'")
@@ -185,20 +175,6 @@ def arch_from_args(args, dataset=None) -> dict:
         arch["context_size"] = int(dataset.arrays["context"].shape[1])
         arch["body_size"] = int(dataset.arrays["body"].shape[1])
     return arch
-
-
-def model_from_checkpoint(args, run_dir: Path) -> tuple[EmoticModel, dict, Path]:
-    path = Path(args.checkpoint) if args.checkpoint else run_dir / BEST_CHECKPOINT
-    state = load_checkpoint(path)
-    arch = (state.get("extra") or {}).get("arch")
-    if arch is None:
-        raise SystemExit(f"error: {path}: not an emotic_context checkpoint (no architecture record)")
-    model = EmoticModel(arch["context_model"], arch["body_model"])
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise SystemExit(f"error: {path}: does not fit the model: {str(exc).splitlines()[0]}") from None
-    return model, arch, path
 
 
 def loss_function(args, train_cat_counts):
@@ -267,15 +243,11 @@ def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
     loss_fn = loss_function(args, train_counts)
     loader = rt.loader(train_set, args.batch_size, train=True, num_workers=args.workers,
                        drop_last=args.drop_last and len(train_set) > args.batch_size)
-    tracker = BestTracker({"val_map": "val_mAP_percent", "val_loss": "val_loss"}.get(args.select_by, "epoch"),
-                          mode="min" if args.select_by == "val_loss" else "max")
-    summary = SummaryCSV(run_dir / "summary.csv")
+    recorder = RunRecorder(run_dir, BestTracker({"val_map": "val_mAP_percent", "val_loss": "val_loss"}.get(
+        args.select_by, "epoch"), mode="min" if args.select_by == "val_loss" else "max"), rt)
     start_epoch = 0
     if args.resume:
-        start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
-                                                    scheduler, rt.scaler)
-        tracker.load_state_dict(extra["tracker"])
-        summary.truncate(start_epoch)
+        start_epoch, _ = recorder.resume(model, optimizer, scheduler)
         log.info(f"resumed after epoch {start_epoch}")
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(loader, epoch)
@@ -288,32 +260,25 @@ def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
                "val_vad_mae": val["vad_mae"]}
         score = {"val_map": val["mAP_percent"] if val["mAP_percent"] is not None else float("-inf"),
                  "val_loss": val_loss}.get(args.select_by, float(epoch + 1))
-        improved = tracker.update(score, epoch + 1)
+        improved = recorder.end_epoch(epoch + 1, row, score, model, optimizer, scheduler, {"arch": arch})
         log.info(f"epoch {epoch + 1}/{args.epochs} train_loss {stats['train_loss']:.4f} val mAP "
                  f"{val['mAP_percent']:.2f}% val VAD MAE {val['vad_mae']:.3f}" + (" (best)" if improved else ""))
-        if rt.is_main:
-            extra = {"arch": arch, "tracker": tracker.state_dict()}
-            if improved:
-                save_checkpoint(run_dir / BEST_CHECKPOINT, training_state(model, epoch=epoch + 1, extra=extra))
-            save_checkpoint(run_dir / LAST_CHECKPOINT,
-                            training_state(model, optimizer, scheduler, rt.scaler, epoch + 1, extra))
-            summary.append(row)
-    if rt.is_main and (run_dir / "summary.csv").is_file():
-        plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
-    # Thresholds for inference, from the best model on validation (rank 0 wrote it: wait for it under DDP).
-    rt.barrier()
-    best, _, _ = model_from_checkpoint(argparse.Namespace(checkpoint=None), run_dir)
+    recorder.finish()
+    # Thresholds for inference, from the best model on validation (rank 0 wrote it; finish() waited for it).
+    best, _, _ = model_from_checkpoint(None, run_dir)
     best = rt.prepare_model(best)
     preds = predictions(best, val_set, args, rt, desc="val thresholds")
     if rt.is_main:
         save_thresholds(run_dir, validation_thresholds(preds["cat_true"], preds["cat_scores"]))
-    log.info(f"model kept ({args.select_by}): epoch {tracker.best_epoch}; thresholds in {run_dir}")
+    log.info(f"model kept ({args.select_by}): epoch {recorder.tracker.best_epoch}; thresholds in {run_dir}")
 
 
 # --------------------------------------------------------------------------- test
-def test(args, rt: Runtime, run_dir: Path, log) -> dict:
+def test(args, rt: Runtime, run_dir: Path, log, out_dir: Path | None = None) -> dict:
+    """Score the run's best checkpoint (or ``--checkpoint``); outputs go to ``out_dir`` (default: the run)."""
     clock = Stopwatch()
-    model, arch, checkpoint = model_from_checkpoint(args, run_dir)
+    out_dir = out_dir or run_dir
+    model, arch, checkpoint = model_from_checkpoint(args.checkpoint, run_dir)
     model = rt.prepare_model(model)
     args_for_data = argparse.Namespace(**{**vars(args), **{k: arch[k] for k in ARCH_KEYS}})
     val_set = build_dataset(args_for_data, arch, "val", train=False)
@@ -328,17 +293,17 @@ def test(args, rt: Runtime, run_dir: Path, log) -> dict:
     baseline = emotic_metrics(test_preds["cat_true"], base_scores, test_preds["vad_true"], base_vad)
     val_metrics = emotic_metrics(val["cat_true"], val["cat_scores"], val["vad_true"], val["vad_pred"])
     if rt.is_main:
-        save_thresholds(run_dir, thresholds)
+        save_thresholds(out_dir, thresholds)
         table = ap_table_markdown({"ours (test)": metrics, "train-prior baseline (test)": baseline,
                                    "ours (val)": val_metrics})
-        atomic_write_text(run_dir / "ap_table.md", table)
+        atomic_write_text(out_dir / "ap_table.md", table)
         plotting.plot_per_label_bars({c: metrics[f"ap_percent/{c}"] for c in CATEGORIES},
-                                     run_dir / "test_ap_per_category.png", "EMOTIC test AP per category",
+                                     out_dir / "test_ap_per_category.png", "EMOTIC test AP per category",
                                      "AP (%)", reference=metrics["mAP_percent"])
         plotting.plot_pr_curves(test_preds["cat_true"], test_preds["cat_scores"], list(CATEGORIES),
-                                run_dir / "test_pr_curves.png")
-        np.savez(run_dir / "test_predictions.npz", **test_preds)
-        write_results(run_dir, package=PACKAGE, experiment=run_dir.name, dataset="EMOTIC", data=data_kind(args),
+                                out_dir / "test_pr_curves.png")
+        np.savez(out_dir / "test_predictions.npz", **test_preds)
+        write_results(out_dir, package=PACKAGE, experiment=run_dir.name, dataset="EMOTIC", data=data_kind(args),
                       split="test", metrics=metrics, baseline=baseline, device=rt.device_name(),
                       wall_seconds=clock.seconds,
                       extra={"val": {k: val_metrics[k] for k in ("mAP_percent", "vad_mae")},
@@ -346,15 +311,11 @@ def test(args, rt: Runtime, run_dir: Path, log) -> dict:
                              "checkpoint": str(checkpoint), "arch": arch})
         log.info("\n" + table)
         log.info(f"test mAP {metrics['mAP_percent']:.2f}% (baseline {baseline['mAP_percent']:.2f}%), "
-                 f"VAD MAE {metrics['vad_mae']:.3f} (baseline {baseline['vad_mae']:.3f}); results in {run_dir}")
+                 f"VAD MAE {metrics['vad_mae']:.3f} (baseline {baseline['vad_mae']:.3f}); results in {out_dir}")
     return metrics
 
 
 # --------------------------------------------------------------------------- inference
-class BadRow(Exception):
-    pass
-
-
 def parse_inference_rows(path: Path, image_dir: Path | None):
     """Yield ``(line_number, image_path, box, error)`` for each non-blank, non-comment line."""
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
@@ -384,9 +345,9 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
     list_path = Path(args.inference_file)
     if not list_path.is_file():
         raise SystemExit(f"error: {list_path}: inference file not found")
-    model, arch, _ = model_from_checkpoint(args, run_dir)
+    model, arch, _ = model_from_checkpoint(args.checkpoint, run_dir)
     model = rt.prepare_model(model).eval()
-    thresholds_path = Path(args.thresholds) if args.thresholds else run_dir / "val_thresholds.npy"
+    thresholds_path = Path(args.thresholds) if args.thresholds else run_dir / THRESHOLDS_FILE
     thresholds = load_thresholds(thresholds_path)
     context_tf, body_tf = stream_transforms(train=False)
     rows, port_lines, problems = [], [], 0
@@ -437,7 +398,7 @@ def main(args: argparse.Namespace):
         trunk_weights = (resolve_weights(args.context_weights, args.context_model, "--context_weights"),
                          resolve_weights(args.body_weights, args.body_model, "--body_weights"))
     rt = Runtime.from_namespace(args)
-    result = None
+    result, out_dir = None, None
     try:
         if args.mode in ("train", "train_test"):
             run_dir = prepare_run_dir(output, experiment, args.resume, args.overwrite, rt.is_main)
@@ -451,9 +412,18 @@ def main(args: argparse.Namespace):
                 run_dir.mkdir(parents=True)  # a new folder for the outputs of a given checkpoint (a converted one)
             if not run_dir.is_dir():
                 raise SystemExit(f"error: {run_dir}: run folder not found (train first, or give --experiment_path)")
-            log = get_logger(run_dir, rt.is_main)
+            if args.mode == "test" and any((run_dir / name).exists() for name in ("results.json", THRESHOLDS_FILE)):
+                # Scoring a run that was already scored never rewrites its results or the thresholds that its
+                # inference uses: this evaluation gets a folder of its own.
+                out_dir = new_evaluation_dir(run_dir, rt.is_main)
+                if rt.is_main:
+                    save_args(out_dir, args)
+                log = get_logger(out_dir, rt.is_main)
+                log.info("--mode test on %s: outputs in %s", run_dir, out_dir)
+            else:
+                log = get_logger(run_dir, rt.is_main)
         if args.mode in ("test", "train_test"):
-            result = test(args, rt, run_dir, log)
+            result = test(args, rt, run_dir, log, out_dir)
         if args.mode == "inference":
             result = inference(args, rt, run_dir, log)
     finally:

@@ -15,15 +15,11 @@ person at a time, so peak memory does not grow with the number of images (see ``
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-if __package__ in (None, ""):  # `cd emotic_context && python mat2py.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from emotic_context.dataset import (  # noqa: E402
+from emotic_context.dataset import (
     PORT_BODY_SIZE,
     PORT_CONTEXT_SIZE,
     SPLITS,
@@ -32,13 +28,13 @@ from emotic_context.dataset import (  # noqa: E402
     write_cache,
     write_port_csv,
 )
-from shared_utils.checkpoint import atomic_write_text  # noqa: E402
-from shared_utils.io import DEMO_MARKER
-from shared_utils.runtime import progress  # noqa: E402
+from shared_utils.cli import ArgumentParser, positive_int
+from shared_utils.files import DEMO_MARKER, atomic_write_text, make_folder
+from shared_utils.runtime import progress
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="EMOTIC Annotations.mat -> port CSVs (+ streamed npy cache)")
+    parser = ArgumentParser(description="EMOTIC Annotations.mat -> port CSVs (+ streamed npy cache)")
     parser.add_argument("--data_dir", required=True, help="folder holding emotic/ and Annotations/")
     parser.add_argument("--save_dir_name", default="emotic_pre", help="output folder name inside --data_dir")
     parser.add_argument("--save_dir", default=None, help="output folder anywhere (overrides --save_dir_name)")
@@ -48,8 +44,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="read the port's <split>.csv from the output folder (or --csv_dir) instead of the .mat")
     parser.add_argument("--csv_dir", default=None, help="folder with the port's CSVs, for --from_csv")
     parser.add_argument("--annotations", default=None, help="Annotations.mat path (default DATA/Annotations/...)")
-    parser.add_argument("--context_size", type=int, default=PORT_CONTEXT_SIZE, help="context side in the cache")
-    parser.add_argument("--body_size", type=int, default=PORT_BODY_SIZE, help="body crop side in the cache")
+    parser.add_argument("--context_size", type=positive_int, default=PORT_CONTEXT_SIZE,
+                        help="context side in the cache")
+    parser.add_argument("--body_size", type=positive_int, default=PORT_BODY_SIZE, help="body crop side in the cache")
     parser.add_argument("--drop_no_category", action="store_true",
                         help="drop persons with no category (the port keeps them, with all-zero labels)")
     return parser
@@ -67,7 +64,15 @@ def main(args: argparse.Namespace) -> dict[str, int]:
     else:
         annotations = Path(args.annotations) if args.annotations else data_dir / "Annotations" / "Annotations.mat"
         by_split = load_annotations_mat(annotations, splits, drop_no_category=args.drop_no_category)
-    save_dir.mkdir(parents=True, exist_ok=True)
+    for split in splits:  # every image of a split missing is a layout problem: say so before writing anything
+        persons = by_split[split][0]
+        if persons and not any((image_root / p.folder / p.filename).is_file() for p in persons):
+            sample = persons[0]
+            raise SystemExit(f"error: {split}: none of the {len(persons)} annotated images is where the port's "
+                             f"layout puts them, e.g. {image_root / sample.folder / sample.filename} (expected "
+                             f"{image_root}/<folder>/<file>, folders such as mscoco/images, framesdb/images, "
+                             "emodb_small/images, ade20k/images); nothing was written")
+    make_folder(save_dir)
     if (data_dir / DEMO_MARKER).is_file():  # results from this cache are recorded as demo results
         atomic_write_text(save_dir / DEMO_MARKER, (data_dir / DEMO_MARKER).read_text())
     kept_counts = {}

@@ -19,7 +19,8 @@ from torchvision import models
 
 from emotic_context.dataset import CATEGORIES
 from shared_utils import weights as registry
-from shared_utils.checkpoint import load_pretrained_weights
+from shared_utils.checkpoint import load_checkpoint, load_pretrained_weights
+from shared_utils.runs import BEST_CHECKPOINT
 
 TRUNKS = {"resnet18": (models.resnet18, 512), "resnet50": (models.resnet50, 2048)}
 
@@ -61,3 +62,18 @@ class EmoticModel(nn.Module):
         """``(category scores (B, 26), VAD / 10 (B, 3))``; scores are unbounded, as the port trains them."""
         fused = self.fuse(torch.cat([self.context_trunk(context), self.body_trunk(body)], dim=1))
         return self.cat_head(fused), self.cont_head(fused)
+
+
+def model_from_checkpoint(checkpoint: str | Path | None, run_dir: Path) -> tuple[EmoticModel, dict, Path]:
+    """The model a checkpoint holds (default: the run's best), built from the architecture record saved with it."""
+    path = Path(checkpoint) if checkpoint else run_dir / BEST_CHECKPOINT
+    state = load_checkpoint(path)
+    arch = (state.get("extra") or {}).get("arch")
+    if arch is None:
+        raise SystemExit(f"error: {path}: not an emotic_context checkpoint (no architecture record)")
+    model = EmoticModel(arch["context_model"], arch["body_model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise SystemExit(f"error: {path}: does not fit the model: {str(exc).splitlines()[0]}") from None
+    return model, arch, path

@@ -1,4 +1,4 @@
-"""``python -m emotic_context.reproduce --data-root DIR --out runs/emotic_context``
+"""``python -m emotic_context.reproduce --data-root DIR --out runs/reproduce/emotic_context``
 
 With ``DIR/emotic`` (holding ``emotic/`` and ``Annotations/Annotations.mat``) it runs the port's
 recipes (mat2py at 224/128 px, then train + test): ``configs/emotic_port.yaml`` (main.py) and
@@ -11,7 +11,6 @@ writes the demo dataset under ``OUT/demo_data`` (reused when there) and runs the
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -19,6 +18,8 @@ import emotic_context  # noqa: F401
 from emotic_context import demo_data, mat2py
 from emotic_context import main as emotic_main
 from shared_utils import weights as registry
+from shared_utils.cli import ArgumentParser, nonnegative_int
+from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
 from shared_utils.runs import parse_args_with_config
 
 HERE = Path(__file__).resolve().parent
@@ -61,12 +62,13 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default="data", help="folder that may hold emotic/ (the port's data_dir)")
-    parser.add_argument("--out", default="runs/emotic_context")
-    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--out", default="runs/reproduce/emotic_context")
+    parser.add_argument("--workers", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
-    run(Path(args.data_root), Path(args.out), args.workers)
+    out = claim_output_folder(args.out, "emotic_context.reproduce", marker=REPRODUCE_MARKER)
+    run(Path(args.data_root), out, args.workers)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from emotionroi_ex import EMOTIONS
-from shared_utils.io import pil_convert
+from shared_utils.files import pil_convert
 
 SPLIT_FILES = {"train": "training.txt", "training": "training.txt", "test": "testing.txt", "testing": "testing.txt"}
 

@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image
 
 from emotionroi_ex import EMOTIONS
-from shared_utils.io import DEMO_MARKER, claim_output_folder
+from shared_utils.cli import ArgumentParser, holdout_share, nonnegative_int, positive_int
+from shared_utils.files import DEMO_MARKER, claim_output_folder
 
 ANNOTATORS = 15
 WHOLE_IMAGE_PROB = 0.06  # an annotator who marks the whole image: 1 - 0.94**15 = 60 % of maps get a raised floor
@@ -165,14 +166,16 @@ def write_demo_dataset(out: str | Path, per_class: int = 24, test_fraction: floa
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder to write (the EmotionROI root)")
-    parser.add_argument("--per-class", type=int, default=24)
-    parser.add_argument("--test-fraction", type=float, default=1 / 3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--min-size", type=int, default=96)
-    parser.add_argument("--max-size", type=int, default=144)
+    parser.add_argument("--per-class", type=positive_int, default=24)
+    parser.add_argument("--test-fraction", type=holdout_share, default=1 / 3)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--min-size", type=positive_int, default=96)
+    parser.add_argument("--max-size", type=positive_int, default=144)
     args = parser.parse_args(argv)
+    if args.min_size > args.max_size:
+        raise SystemExit(f"error: --min-size {args.min_size} is larger than --max-size {args.max_size}")
     path = write_demo_dataset(args.out, args.per_class, args.test_fraction, args.seed, (args.min_size, args.max_size))
     print(f"wrote demo EmotionROI ({args.per_class} images per emotion) to {path}")
 

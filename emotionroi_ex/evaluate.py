@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from emotionroi_ex import EMOTIONS
-from shared_utils.checkpoint import atomic_write_csv
+from shared_utils.files import atomic_write_csv
 from shared_utils.metrics import stimuli_map_metrics
 from shared_utils.plotting import overlay_heatmap, save_image_grid
 

@@ -18,14 +18,15 @@ from emotionroi_ex import DATASET, PACKAGE
 from emotionroi_ex.baselines import BASELINES, make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
 from emotionroi_ex.evaluate import METRIC_NAMES, evaluate_map_function, fig6_indices, write_per_image_csv
-from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.results import write_results
 from shared_utils.runs import parse_args_with_config, prepare_run_dir, save_args
 from shared_utils.runtime import get_logger
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Saliency / centre / objectness / mean-map baselines",
+    parser = ArgumentParser(description="Saliency / centre / objectness / mean-map baselines",
                                      add_help=add_help)
     parser.add_argument("--data-path", default="data/EmotionROI")
     parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)

@@ -29,24 +29,21 @@ from emotionroi_ex.evaluate import (
 )
 from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel, euclidean_loss
 from emotionroi_ex.presets import PairedEvalPreset, PairedTrainPreset
-from shared_utils import plotting
 from shared_utils import weights as registry
 from shared_utils.checkpoint import (
-    load_checkpoint,
     load_model_weights,
-    restore_training_state,
-    save_checkpoint,
-    training_state,
 )
+from shared_utils.cli import holdout_share, nonnegative_float, positive_float, positive_int
 from shared_utils.engine import collect_predictions, train_one_epoch
-from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.recorder import RunRecorder
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     BestTracker,
-    SummaryCSV,
     add_run_args,
+    new_evaluation_dir,
     prepare_run_dir,
     save_args,
 )
@@ -66,31 +63,33 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
                         help="weights: a registry name (fcn_resnet50_coco, imagenet_resnet50, imagenet_alexnet; "
                              "python -m shared_utils.weights list) or a file: torchvision's fcn_resnet50 (COCO) or "
                              "resnet50/alexnet ImageNet state_dict, or a trained Kahsolt model")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("-b", "--batch-size", type=int, default=1, help="per process")
+    parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("-b", "--batch-size", type=positive_int, default=1, help="per process")
     parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
-    parser.add_argument("--lr", type=float, default=1e-8)
-    parser.add_argument("--momentum", type=float, default=0.99)
-    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=5e-4)
+    parser.add_argument("--lr", type=positive_float, default=1e-8)
+    parser.add_argument("--momentum", type=nonnegative_float, default=0.99)
+    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=nonnegative_float, default=5e-4)
     parser.add_argument("--lr-scheduler", default="constant", choices=["constant", "cosine", "step"])
-    parser.add_argument("--lr-step-size", type=int, default=10, help="epochs between x0.1 steps (step scheduler)")
-    parser.add_argument("--lr-min", type=float, default=0.0, help="cosine schedule's final lr (eta_min)")
+    parser.add_argument("--lr-step-size", type=positive_int, default=10,
+                        help="epochs between x0.1 steps (step scheduler)")
+    parser.add_argument("--lr-min", type=nonnegative_float, default=0.0, help="cosine schedule's final lr (eta_min)")
     parser.add_argument("--wd-skip-norm-bias", action="store_true",
                         help="no weight decay on biases, norm layers and the label embedding (torchvision's "
                              "--norm-weight-decay 0); default: decay on every parameter, as Kahsolt's SGD")
     parser.add_argument("--loss", default="caffe", choices=["caffe", "mean"],
                         help="Euclidean loss scale: caffe = sum/(2N) as in the paper, mean = per-pixel MSE")
-    parser.add_argument("--clip-grad-norm", type=float, default=None)
-    parser.add_argument("--input-size", type=int, default=224, help="training crop side")
+    parser.add_argument("--clip-grad-norm", type=positive_float, default=None)
+    parser.add_argument("--input-size", type=positive_int, default=224, help="training crop side")
     parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0),
                         help="random resized crop's area range (torchvision's default, as Kahsolt)")
-    parser.add_argument("--eval-max-side", type=int, default=None,
+    parser.add_argument("--eval-max-side", type=positive_int, default=None,
                         help="shrink evaluation images to this longest side (default: native resolution)")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
+    parser.add_argument("--val-fraction", type=holdout_share, default=0.1,
                         help="training images held out to monitor each epoch and pick checkpoint_best.pt")
     parser.add_argument("--eval-checkpoint", default="last", choices=["last", "best"],
                         help="which checkpoint is scored on the test split at the end")
-    parser.add_argument("--max-steps-per-epoch", type=int, default=None, help="cap steps per epoch (smoke tests)")
+    parser.add_argument("--max-steps-per-epoch", type=positive_int, default=None,
+                        help="cap steps per epoch (smoke tests)")
     parser.add_argument("--eval-only", action="store_true", help="score --weights (or the run's checkpoint) and exit")
     parser.add_argument("--weights", default=None, help="checkpoint to evaluate with --eval-only")
     parser.add_argument("--no-baselines-grid", dest="baselines_grid", action="store_false",
@@ -134,7 +133,9 @@ def experiment_name(args) -> str:
 
 
 def run(args, conditioned: bool):
-    """Train (unless --eval-only), then score the test split; returns (run_dir, model, runtime, test dataset)."""
+    """Train (unless --eval-only), then score the test split; returns (output folder, model, runtime, test dataset).
+
+    The output folder is the run folder, or with --eval-only on an existing run a new ``RUN/eval/<time>``."""
     args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
     watch = Stopwatch()
     pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
@@ -148,12 +149,21 @@ def run(args, conditioned: bool):
     if not args.eval_only and not train_idx:
         raise SystemExit(f"error: --val-fraction {args.val_fraction} leaves no training image")
 
-    run_dir = prepare_run_dir(args.output, experiment, args.resume or args.eval_only and not args.weights,
-                              args.overwrite, rt.is_main)
+    run_dir = Path(args.output) / experiment
+    if args.eval_only and run_dir.is_dir():
+        # Scoring an existing run never rewrites or deletes what its training wrote: its own folder, RUN/eval/<time>.
+        if not args.weights and not (run_dir / LAST_CHECKPOINT).is_file():
+            raise SystemExit(f"error: --eval-only: {run_dir} holds no {LAST_CHECKPOINT}; give --weights FILE")
+        out_dir = new_evaluation_dir(run_dir, rt.is_main)
+    elif args.eval_only and not args.weights:
+        raise SystemExit(f"error: --eval-only: run folder {run_dir} not found; give --weights FILE or --experiment")
+    else:  # training, or --weights scored into a new run folder
+        out_dir = run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite and not args.eval_only,
+                                            rt.is_main)
     rt.barrier()  # the other ranks wait until rank 0 has (re)made the folder
-    if not args.eval_only and rt.is_main:
-        save_args(run_dir, args)
-    log = get_logger(run_dir, rt.is_main)
+    if rt.is_main:
+        save_args(out_dir, args)
+    log = get_logger(out_dir, rt.is_main)
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test images; "
              f"runtime {rt.describe()}")
 
@@ -174,15 +184,10 @@ def run(args, conditioned: bool):
                                  drop_last=False)
         val_loader = rt.loader(Subset(train_eval, val_idx), 1, train=False, num_workers=args.workers) if val_idx \
             else None
-        tracker = BestTracker("val_mae", mode="min")
-        summary = SummaryCSV(run_dir / "summary.csv")
+        recorder = RunRecorder(run_dir, BestTracker("val_mae", mode="min"), rt)
         start_epoch = 0
         if args.resume:
-            start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model,
-                                                        optimizer, scheduler, rt.scaler)
-            if extra.get("tracker"):
-                tracker.load_state_dict(extra["tracker"])
-            summary.truncate(start_epoch)
+            start_epoch, _ = recorder.resume(model, optimizer, scheduler)
             log.info(f"resumed after epoch {start_epoch}")
         for epoch in range(start_epoch, args.epochs):
             rt.set_epoch(train_loader, epoch)
@@ -190,22 +195,13 @@ def run(args, conditioned: bool):
                                     clip_grad_norm=args.clip_grad_norm, max_steps=args.max_steps_per_epoch)
             scheduler.step()
             row = {"epoch": epoch + 1, **stats}
-            improved = True
             if val_loader is not None:
                 _, val_rows = order_by_index(collect_predictions(model, val_loader, predict_fn, rt, desc="val"))
                 row.update({f"val_{m}": float(val_rows[:, k].mean()) for k, m in enumerate(METRIC_NAMES)})
-                improved = tracker.update(row["val_mae"], epoch + 1)
-            if rt.is_main:
-                summary.append(row)
+            # without a validation split every epoch counts as the best (the last one is kept)
+            recorder.end_epoch(epoch + 1, row, row.get("val_mae", -float(epoch + 1)), model, optimizer, scheduler)
             log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-            if rt.is_main:
-                state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1,
-                                       {"tracker": tracker.state_dict()})
-                save_checkpoint(run_dir / LAST_CHECKPOINT, state)
-                if improved:
-                    save_checkpoint(run_dir / BEST_CHECKPOINT, state)
-        if rt.is_main and (run_dir / "summary.csv").is_file():
-            plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
+        recorder.finish()
         weights = run_dir / (BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
     else:
         weights = Path(args.weights) if args.weights else run_dir / (
@@ -218,7 +214,7 @@ def run(args, conditioned: bool):
     _, test_rows = order_by_index(collect_predictions(model, test_loader, predict_fn, rt, desc="test"))
     metrics = summarize(test_rows, test_set.labels)
     if rt.is_main:
-        write_per_image_csv(run_dir / "per_image_metrics.csv", test_set, test_rows)
+        write_per_image_csv(out_dir / "per_image_metrics.csv", test_set, test_rows)
         # the trivial predictor of results.json: the training set's mean map
         train_mean = mean_map(_SubsetView(train_full, train_idx))
         mean_baseline = make_baselines(train_mean)["mean_map"]
@@ -230,16 +226,16 @@ def run(args, conditioned: bool):
         predictors["FCNEL" if not conditioned else "EmoFCNEL"] = lambda i: predict_one(model, test_set, i, rt,
                                                                                         conditioned)
         indices = fig6_indices(test_set)
-        grid_maes = fig6_grid(test_set, indices, predictors, run_dir / "fig6_grid.png")
+        grid_maes = fig6_grid(test_set, indices, predictors, out_dir / "fig6_grid.png")
         extra = {"fig6_grid_images": [test_set.files[i] for i in indices],
                  "fig6_grid_mae": {k: [round(v, 4) for v in vals] for k, vals in grid_maes.items()},
                  "weights": str(weights), "arch": args.arch, "backbone": args.backbone}
-        write_results(run_dir, package=PACKAGE, experiment=experiment, dataset=DATASET, data=args.data_kind,
+        write_results(out_dir, package=PACKAGE, experiment=experiment, dataset=DATASET, data=args.data_kind,
                       split="test", metrics=metrics, baseline=baseline, device=rt.device_name(),
                       wall_seconds=watch.seconds, extra=extra)
         log.info(f"test MAE {metrics['mae']:.4f} (training mean map {baseline['mae']:.4f}); "
-                 f"F {metrics['f_measure']:.3f}; results in {run_dir / 'results.json'}")
-    return run_dir, model, rt, test_set
+                 f"F {metrics['f_measure']:.3f}; results in {out_dir / 'results.json'}")
+    return out_dir, model, rt, test_set
 
 
 class _SubsetView:

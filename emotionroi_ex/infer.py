@@ -28,8 +28,9 @@ from emotionroi_ex import EMOTIONS
 from emotionroi_ex.evaluate import forward_map
 from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel
 from emotionroi_ex.presets import PairedEvalPreset
-from shared_utils.checkpoint import atomic_write, load_model_weights
-from shared_utils.io import pil_convert
+from shared_utils.checkpoint import load_model_weights
+from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int, probability
+from shared_utils.files import atomic_write, pil_convert
 from shared_utils.plotting import overlay_heatmap
 from shared_utils.runtime import Runtime, progress
 
@@ -37,7 +38,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", required=True, help="checkpoint_last.pt / checkpoint_best.pt of a training run")
     parser.add_argument("--input", required=True, help="an image, an image folder, or a text file with one path a line")
     parser.add_argument("--output", required=True, help="folder for the maps and overlays (must not exist yet)")
@@ -45,12 +46,13 @@ def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
     parser.add_argument("--arch", choices=ARCHS, default=None, help="default: from the run's args.yaml")
     parser.add_argument("--backbone", choices=BACKBONES, default=None, help="default: from the run's args.yaml")
     parser.add_argument("--upsample", choices=UPSAMPLE_MODES, default=None, help="default: from the run's args.yaml")
-    parser.add_argument("--max-side", type=int, default=None, help="shrink the network input (maps keep image size)")
-    parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
+    parser.add_argument("--max-side", type=positive_int, default=None,
+                        help="shrink the network input (maps keep image size)")
+    parser.add_argument("--alpha", type=probability, default=0.5, help="overlay opacity")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0: torch's default)")
     if conditioned:
-        parser.add_argument("--embed-dim", type=int, default=None)
+        parser.add_argument("--embed-dim", type=positive_int, default=None)
         parser.add_argument("--label", default="all", choices=["all", *EMOTIONS],
                             help="emotion to condition on; 'all' writes one map per emotion")
     return parser

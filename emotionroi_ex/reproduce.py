@@ -1,6 +1,6 @@
 """One command for every number in this package's README.
 
-    python -m emotionroi_ex.reproduce --data-root data --out runs/emotionroi_ex
+    python -m emotionroi_ex.reproduce --data-root data --out runs/reproduce/emotionroi_ex
 
 With ``DATA_ROOT/EmotionROI`` present: the paper recipe (FCN-32s AlexNet, lr 1e-8, 20 epochs), Kahsolt's
 fcn_resnet50 FCNEL and EmoFCNEL (SGD 1e-2 cosine, 100 epochs), his map-only classifier and the four
@@ -19,6 +19,8 @@ from pathlib import Path
 
 from emotionroi_ex import DATASET, PACKAGE, evaluate_baselines, train_EmoFCNEL, train_FCNEL, train_ROI_clf
 from emotionroi_ex.demo_data import write_demo_dataset
+from shared_utils.cli import ArgumentParser, nonnegative_int
+from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
 from shared_utils.runs import parse_args_with_config
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -32,11 +34,11 @@ def _run(module, config: str, common: list[str], extra: list[str] | None = None)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default="data")
-    parser.add_argument("--out", default=f"runs/{PACKAGE}")
+    parser.add_argument("--out", default=f"runs/reproduce/{PACKAGE}")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=nonnegative_int, default=None,
                         help="CPU threads per run (default: 1 for the demo, torch's default with real data)")
     parser.add_argument("--alexnet-weights", default="imagenet_alexnet",
                         help="real data: the paper recipe's trunk start (registry name or file; none = random)")
@@ -46,7 +48,7 @@ def main(argv=None):
                         help="real data: Kahsolt's classifier start, ImageNet ResNet-50 IMAGENET1K_V2 (name or file)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    out = Path(args.out)
+    out = claim_output_folder(args.out, "emotionroi_ex.reproduce", marker=REPRODUCE_MARKER)
     root = Path(args.data_root) / DATASET
     if root.is_dir():
         kind = "real"

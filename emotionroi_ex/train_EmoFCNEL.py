@@ -24,17 +24,18 @@ from emotionroi_ex import EMOTIONS
 from emotionroi_ex.evaluate import score_map
 from emotionroi_ex.fcnel_train import add_common_args, predict_one, run
 from shared_utils import plotting
-from shared_utils.checkpoint import atomic_write_csv, atomic_write_text
+from shared_utils.cli import ArgumentParser, positive_int
+from shared_utils.files import atomic_write_csv, atomic_write_text
 from shared_utils.runs import parse_args_with_config
 from shared_utils.runtime import get_logger, progress
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="EmoFCNEL: label-conditioned stimuli maps", add_help=add_help)
+    parser = ArgumentParser(description="EmoFCNEL: label-conditioned stimuli maps", add_help=add_help)
     add_common_args(parser, default_experiment_prefix="emofcnel")
-    parser.add_argument("--embed-dim", type=int, default=6,
+    parser.add_argument("--embed-dim", type=positive_int, default=6,
                         help="label embedding channels tiled over the image (Kahsolt's d_embd=6)")
-    parser.add_argument("--sensitivity-images", type=int, default=None,
+    parser.add_argument("--sensitivity-images", type=positive_int, default=None,
                         help="test images used for the label-sensitivity analysis (default: all)")
     parser.set_defaults(arch="fcn_resnet50", backbone="resnet50", lr=1e-2, momentum=0.9, lr_scheduler="cosine",
                         lr_min=1e-7, loss="mean", epochs=100, batch_size=20)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 
 from emotionroi_ex.fcnel_train import add_common_args, run
+from shared_utils.cli import ArgumentParser
 from shared_utils.runs import parse_args_with_config
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="FCNEL emotion stimuli map training", add_help=add_help)
+    parser = ArgumentParser(description="FCNEL emotion stimuli map training", add_help=add_help)
     add_common_args(parser, default_experiment_prefix="fcnel")
     return parser
 

@@ -28,20 +28,17 @@ from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
 from shared_utils import weights as registry
 from shared_utils.checkpoint import (
-    load_checkpoint,
     load_model_weights,
-    restore_training_state,
-    save_checkpoint,
-    training_state,
 )
+from shared_utils.cli import ArgumentParser, holdout_share, nonnegative_float, positive_float, positive_int, probability
 from shared_utils.engine import collect_predictions, train_one_epoch
-from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.recorder import RunRecorder
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     BestTracker,
-    SummaryCSV,
     add_run_args,
     parse_args_with_config,
     prepare_run_dir,
@@ -52,34 +49,34 @@ from shared_utils.splits import stratified_holdout
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Emotion from the ground-truth stimuli map alone", add_help=add_help)
+    parser = ArgumentParser(description="Emotion from the ground-truth stimuli map alone", add_help=add_help)
     parser.add_argument("--data-path", default="data/EmotionROI")
     parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     parser.add_argument("--backbone", default="resnet50", choices=[b for b in BACKBONES if b != "alexnet"])
     parser.add_argument("--pretrained", default=None,
                         help="a registry name (imagenet_resnet50_v2, his start) or a file: torchvision's "
                              "ImageNet resnet state_dict, or Kahsolt's trained model-RIO_clf.pth")
-    parser.add_argument("--epochs", type=int, default=130)
-    parser.add_argument("-b", "--batch-size", type=int, default=16)
+    parser.add_argument("--epochs", type=positive_int, default=130)
+    parser.add_argument("-b", "--batch-size", type=positive_int, default=16)
     parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=5e-4)
+    parser.add_argument("--lr", type=positive_float, default=0.1)
+    parser.add_argument("--momentum", type=nonnegative_float, default=0.9)
+    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=nonnegative_float, default=5e-4)
     parser.add_argument("--wd-skip-norm-bias", action="store_true",
                         help="no weight decay on biases and norm layers (default: every parameter, as Kahsolt)")
     parser.add_argument("--lr-scheduler", default="cosine", choices=["constant", "cosine", "step"])
-    parser.add_argument("--lr-step-size", type=int, default=10)
-    parser.add_argument("--lr-min", type=float, default=1e-7, help="cosine schedule's final lr (eta_min)")
-    parser.add_argument("--label-smoothing", type=float, default=0.0)
-    parser.add_argument("--input-size", type=int, default=224,
+    parser.add_argument("--lr-step-size", type=positive_int, default=10)
+    parser.add_argument("--lr-min", type=nonnegative_float, default=1e-7, help="cosine schedule's final lr (eta_min)")
+    parser.add_argument("--label-smoothing", type=probability, default=0.0)
+    parser.add_argument("--input-size", type=positive_int, default=224,
                         help="training crop side (random resized crop, nearest-exact)")
     parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0),
                         help="random resized crop's area range (torchvision's default, as Kahsolt)")
-    parser.add_argument("--eval-size", type=int, default=None,
+    parser.add_argument("--eval-size", type=positive_int, default=None,
                         help="resize evaluation maps to this square (default: native size, batch 1, as Kahsolt)")
-    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--val-fraction", type=holdout_share, default=0.1)
     parser.add_argument("--eval-checkpoint", default="best", choices=["last", "best"])
-    parser.add_argument("--max-steps-per-epoch", type=int, default=None)
+    parser.add_argument("--max-steps-per-epoch", type=positive_int, default=None)
     add_runtime_args(parser)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     return parser
@@ -124,35 +121,22 @@ def main(args):
     eval_batch = args.batch_size if args.eval_size else 1
     eval_loader = lambda ds: rt.loader(ds, eval_batch, train=False, num_workers=args.workers)  # noqa: E731
     val_loader = eval_loader(Subset(train_eval, val_idx)) if val_idx else None
-    tracker = BestTracker("val_accuracy", mode="max")
-    summary = SummaryCSV(run_dir / "summary.csv")
-    start_epoch = 0
-    if args.resume:
-        start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
-                                                    scheduler, rt.scaler)
-        if extra.get("tracker"):
-            tracker.load_state_dict(extra["tracker"])
-        summary.truncate(start_epoch)
+    recorder = RunRecorder(run_dir, BestTracker("val_accuracy", mode="max"), rt)
+    start_epoch = recorder.resume(model, optimizer, scheduler)[0] if args.resume else 0
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(train_loader, epoch)
         row = {"epoch": epoch + 1, **train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
                                                       max_steps=args.max_steps_per_epoch)}
         scheduler.step()
-        improved = True
         if val_loader is not None:
             preds = collect_predictions(model, val_loader, predict_fn, rt, desc="val")
             row["val_accuracy"] = metrics.accuracy(preds["label"].numpy(), preds["logits"].argmax(1).numpy())
-            improved = tracker.update(row["val_accuracy"], epoch + 1)
-        if rt.is_main:
-            summary.append(row)
-            state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1, {"tracker": tracker.state_dict()})
-            save_checkpoint(run_dir / LAST_CHECKPOINT, state)
-            if improved:
-                save_checkpoint(run_dir / BEST_CHECKPOINT, state)
+        # without a validation split every epoch counts as the best (the last one is kept)
+        recorder.end_epoch(epoch + 1, row, row.get("val_accuracy", float(epoch + 1)), model, optimizer, scheduler)
         log.info(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
+    recorder.finish()  # every rank waits for rank 0's checkpoints
     weights = run_dir / (BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT)
-    rt.barrier()  # rank 0 writes the checkpoints; everyone reads them
     load_model_weights(rt.unwrap(model), weights)
     preds = collect_predictions(model, eval_loader(test_set), predict_fn, rt, desc="test")
     order = torch.argsort(preds["index"])
@@ -164,8 +148,6 @@ def main(args):
         result["chance_accuracy"] = 1.0 / len(EMOTIONS)
         plotting.plot_confusion_matrix(metrics.confusion_matrix(y_true, y_pred, len(EMOTIONS)), EMOTIONS,
                                        run_dir / "confusion_matrix.png", title="emotion from the stimuli map alone")
-        if (run_dir / "summary.csv").is_file():
-            plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png")
         write_results(run_dir, package=PACKAGE, experiment=experiment, dataset=DATASET, data=args.data_kind,
                       split="test", metrics=result, baseline=baseline, device=rt.device_name(),
                       wall_seconds=watch.seconds, extra={"weights": str(weights), "majority_class": EMOTIONS[majority]})

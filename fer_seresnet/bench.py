@@ -14,7 +14,6 @@ to fp32 (on CPU, bf16 autocast needs AVX-512 BF16 or AMX to pay off).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import statistics
 import tempfile
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from fer_seresnet.dataset import FaceTensorDataset, collate_batch, load_fer2013
 from fer_seresnet.model import ARCHS, build_model
 from fer_seresnet.presets import ClassificationPresetTrain
+from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
 from shared_utils.runtime import Runtime
 
 
@@ -135,15 +135,15 @@ def precision_rates(args) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-path", default=None, help="FER2013 (csv or folders); default: demo data in a tmp dir")
     parser.add_argument("--arch", default="se_resnet18", choices=ARCHS)
-    parser.add_argument("--width", default=16, type=int)
-    parser.add_argument("--crop-size", default=44, type=int)
-    parser.add_argument("-b", "--batch-size", default=64, type=int)
-    parser.add_argument("--steps", default=10, type=int, help="training steps per timed round")
-    parser.add_argument("--rounds", default=3, type=int)
-    parser.add_argument("--threads", default=0, type=int, help="torch CPU threads (0: default)")
+    parser.add_argument("--width", default=16, type=positive_int)
+    parser.add_argument("--crop-size", default=44, type=positive_int)
+    parser.add_argument("-b", "--batch-size", default=64, type=positive_int)
+    parser.add_argument("--steps", default=10, type=positive_int, help="training steps per timed round")
+    parser.add_argument("--rounds", default=3, type=positive_int)
+    parser.add_argument("--threads", default=0, type=nonnegative_int, help="torch CPU threads (0: default)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", action="store_true",
                         help="compare fp32, bf16 autocast and channels_last instead of the input pipeline")

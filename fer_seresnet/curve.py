@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 
@@ -14,6 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import make_folder
 
 
 def read_curve(summary_csv: str | Path) -> tuple[list[float], list[float]]:
@@ -28,7 +30,7 @@ def read_curve(summary_csv: str | Path) -> tuple[list[float], list[float]]:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("summary_csv")
     parser.add_argument("--out", required=True)
     parser.add_argument("--reference", nargs=2, action="append", default=[], metavar=("VALUE", "LABEL"),
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from shared_utils.cli import ArgumentParser
 from shared_utils.splits import stratified_holdout
 
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # FER2013 label order
@@ -553,9 +554,8 @@ def describe_counts(dataset: str, path: str | Path | None = None, ferplus_csv: s
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
 
-    parser = argparse.ArgumentParser(description="Describe a dataset the package reads: rows per split and class")
+    parser = ArgumentParser(description="Describe a dataset the package reads: rows per split and class")
     sub = parser.add_subparsers(dest="command", required=True)
     describe = sub.add_parser("describe", help="rows kept per split and per class")
     describe.add_argument("--dataset", default="fer2013", choices=DATASETS)

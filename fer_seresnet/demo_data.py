@@ -16,7 +16,6 @@ straight lines.  Position, size, contrast, pose and noise vary per image, so a n
 
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 
@@ -24,7 +23,8 @@ import cv2
 import numpy as np
 
 from fer_seresnet.dataset import CLASS_NAMES, FERPLUS_TO_FER, FERPLUS_VOTE_COLUMNS, RAFDB_TO_FER
-from shared_utils.io import claim_output_folder
+from shared_utils.cli import ArgumentParser, nonnegative_int
+from shared_utils.files import claim_output_folder
 
 SPLIT_SIZES = {"Training": 60, "PublicTest": 20, "PrivateTest": 20}  # per class
 RAFDB_SIZES = {"train": 8, "test": 12}  # per class
@@ -180,10 +180,10 @@ def _write_rafdb(folder: Path, seed: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--layout", default="csv", choices=["csv", "folders", "both"], help="FER2013 form to write")
-    parser.add_argument("--seed", default=0, type=int)
+    parser.add_argument("--seed", default=0, type=nonnegative_int)
     args = parser.parse_args(argv)
     write_demo(args.out, args.layout, args.seed)
     total = sum(SPLIT_SIZES.values()) * len(CLASS_NAMES)

@@ -31,8 +31,9 @@ from fer_seresnet.model import build_model
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetEval
 from shared_utils import metrics, plotting
 from shared_utils.checkpoint import load_checkpoint
+from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.engine import collect_predictions
-from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import add_run_args, parse_args_with_config, prepare_run_dir, save_args
 from shared_utils.runtime import Runtime, add_runtime_args, get_logger
@@ -136,7 +137,7 @@ def model_from_checkpoint(path: str | Path, rt: Runtime):
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
+    parser = ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
     parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
                         help="checkpoint_best.pt from train.py (default: the shipped FER2013 model)")
     parser.add_argument("--data-path", required=True, help="dataset file or folder (see dataset.py)")
@@ -150,7 +151,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         help="default: the checkpoint's number of classes")
     parser.add_argument("--split", default=None, help="split to score (default: private_test > public_test > test)")
     parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=False, help="ten-crop TTA")
-    parser.add_argument("--batch-size", default=256, type=int)
+    parser.add_argument("--batch-size", default=256, type=positive_int)
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed CSV rows")
     parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     add_run_args(parser, default_output="runs/fer_seresnet")

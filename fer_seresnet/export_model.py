@@ -19,11 +19,13 @@ from pathlib import Path
 
 import torch
 
-from shared_utils.checkpoint import atomic_write, atomic_write_text, load_checkpoint
+from shared_utils.checkpoint import load_checkpoint
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import atomic_write, atomic_write_text
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="a fer_seresnet training run folder")
     parser.add_argument("--out", required=True, help="the .pt file to write; MANIFEST.json goes beside it")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out (and its manifest entry)")

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
+from shared_utils.cli import ArgumentParser, positive_int
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
@@ -29,7 +30,7 @@ MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", help="images, videos or folders (walked recursively)")
     parser.add_argument("--checkpoint", default=None,
                         help=f"a fer_seresnet checkpoint (default: the shipped model, {SHIPPED_CHECKPOINT.name})")
@@ -37,8 +38,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="folder for annotated images and plots (must not exist yet)")
     parser.add_argument("--overwrite", action="store_true", help="write into an existing --out folder")
     parser.add_argument("--cam", action="store_true", help="Grad-CAM overlay in each face box (with --out)")
-    parser.add_argument("--every", type=int, default=10, help="videos: classify every N-th frame")
-    parser.add_argument("--min-face", type=int, default=24, help="smallest face side the detector reports, pixels")
+    parser.add_argument("--every", type=positive_int, default=10, help="videos: classify every N-th frame")
+    parser.add_argument("--min-face", type=positive_int, default=24,
+                        help="smallest face side the detector reports, pixels")
     parser.add_argument("--device", default="auto")
     return parser
 
@@ -64,7 +66,7 @@ def list_inputs(paths: list[str]) -> list[tuple[Path, PurePosixPath]]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    from shared_utils.io import read_image
+    from shared_utils.files import read_image
 
     return read_image(path, "RGB", decoder="opencv")
 
@@ -193,7 +195,7 @@ def annotate(rgb: np.ndarray, faces: list[dict]) -> np.ndarray:
 def _save_rgb(path: Path, rgb: np.ndarray) -> None:
     import cv2
 
-    from shared_utils.checkpoint import atomic_write
+    from shared_utils.files import atomic_write
 
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     if not ok:
@@ -244,7 +246,7 @@ def plot_over_time(path: Path, class_names: list[str], times: list[float], rows:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from shared_utils.checkpoint import atomic_write
+    from shared_utils.files import atomic_write
 
     values = np.asarray(rows)
     fig, ax = plt.subplots(figsize=(8, 3.5))

@@ -1,4 +1,5 @@
-"""Reproduce the package's numbers: ``python -m fer_seresnet.reproduce --data-root DIR --out runs/fer_seresnet``.
+"""Reproduce the package's numbers:
+``python -m fer_seresnet.reproduce --data-root DIR --out runs/reproduce/fer_seresnet``.
 
 * ``DIR/fer2013`` present (fer2013.csv or train/ + test/), ``--recipe full`` (the default on CUDA): trains the three
   architectures with the full recipes ``configs/fer2013_{cnn,se_cnn,se_resnet18}.yaml`` and scores them on the test
@@ -11,7 +12,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -19,6 +19,8 @@ import torch
 
 from fer_seresnet import evaluate, train
 from fer_seresnet.demo_data import write_demo
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
 from shared_utils.runs import parse_args_with_config
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -39,15 +41,16 @@ def _cross(checkpoint: Path, data_path: Path, out: Path, experiment: str, data_k
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default="data", help="folder holding fer2013/ (and optionally RAF-DB/basic/)")
-    parser.add_argument("--out", default="runs/fer_seresnet")
+    parser.add_argument("--out", default="runs/reproduce/fer_seresnet")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--recipe", default="auto", choices=["auto", "full", "cpu"],
                         help="with real data: full paper recipes, or the README's 36-minute CPU run (auto: by device)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     data_root, out = Path(args.data_root), Path(args.out)
+    claim_output_folder(out, "fer_seresnet.reproduce", marker=REPRODUCE_MARKER)
     fer_dir = data_root / "fer2013"
     runtime = ["--device", args.device]
     if fer_dir.exists():

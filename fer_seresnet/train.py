@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,23 +33,27 @@ from fer_seresnet.dataset import (
 from fer_seresnet.evaluate import predict_split, score, write_evaluation
 from fer_seresnet.model import ARCHS, build_model, describe_model
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
-from shared_utils import plotting
 from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_checkpoint,
     load_model_weights,
-    restore_training_state,
-    save_checkpoint,
-    training_state,
+)
+from shared_utils.cli import (
+    ArgumentParser,
+    holdout_share,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    probability,
 )
 from shared_utils.engine import train_one_epoch
-from shared_utils.io import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.recorder import RunRecorder
 from shared_utils.results import Stopwatch
 from shared_utils.runs import (
     BEST_CHECKPOINT,
-    LAST_CHECKPOINT,
     BestTracker,
-    SummaryCSV,
     add_run_args,
     parse_args_with_config,
     prepare_run_dir,
@@ -59,7 +64,7 @@ from shared_utils.splits import stratified_holdout
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Facial expression recognition training", add_help=add_help)
+    parser = ArgumentParser(description="Facial expression recognition training", add_help=add_help)
     data = parser.add_argument_group("data")
     data.add_argument("--data-path", default="data/fer2013", help="fer2013.csv, a folder with it, or train/ + test/")
     data.add_argument("--dataset", default="fer2013", choices=DATASETS)
@@ -72,15 +77,19 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     data.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed CSV rows")
     data.add_argument("--val-source", default="auto", choices=["auto", "holdout", "public_test"],
                       help="auto: PublicTest if PrivateTest exists, else a seeded holdout of Training")
-    data.add_argument("--holdout-fraction", default=0.1, type=float, help="share of Training held out for validation")
-    data.add_argument("--split-seed", default=0, type=int, help="seed of the validation holdout and --train-subset")
-    data.add_argument("--train-subset", default=0, type=int, help="use only N (stratified) training images (0: all)")
+    data.add_argument("--holdout-fraction", default=0.1, type=holdout_share,
+                      help="share of Training held out for validation")
+    data.add_argument("--split-seed", default=0, type=nonnegative_int,
+                      help="seed of the validation holdout and --train-subset")
+    data.add_argument("--train-subset", default=0, type=nonnegative_int,
+                      help="use only N (stratified) training images (0: all)")
     data.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
 
     model = parser.add_argument_group("model")
     model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
-    model.add_argument("--width", default=64, type=int, help="channels of the first stage (doubling per stage)")
-    model.add_argument("--dropout", default=0.3, type=float)
+    model.add_argument("--width", default=64, type=positive_int,
+                       help="channels of the first stage (doubling per stage)")
+    model.add_argument("--dropout", default=0.3, type=probability)
     model.add_argument("--zero-init-residual", default=True, action=argparse.BooleanOptionalAction,
                        help="SE-ResNets: start each residual branch's last BN at zero (blocks begin as identities)")
     model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
@@ -88,39 +97,41 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                        help="initialise from this checkpoint / state_dict, or a registry name (fer2013_se_cnn)")
 
     aug = parser.add_argument_group("augmentation")
-    aug.add_argument("--crop-size", default=44, type=int, help="random crop at train, centre crop at test")
-    aug.add_argument("--hflip-prob", default=0.5, type=float)
-    aug.add_argument("--rotation", default=10.0, type=float, help="max rotation in degrees")
-    aug.add_argument("--scale", default=0.1, type=float, help="random zoom 1 +- scale")
-    aug.add_argument("--translate", default=0.0, type=float, help="extra random shift as a fraction of the side")
-    aug.add_argument("--random-erase", default=0.0, type=float, help="random erasing probability")
+    aug.add_argument("--crop-size", default=44, type=positive_int, help="random crop at train, centre crop at test")
+    aug.add_argument("--hflip-prob", default=0.5, type=probability)
+    aug.add_argument("--rotation", default=10.0, type=nonnegative_float, help="max rotation in degrees")
+    aug.add_argument("--scale", default=0.1, type=nonnegative_float, help="random zoom 1 +- scale")
+    aug.add_argument("--translate", default=0.0, type=nonnegative_float,
+                     help="extra random shift as a fraction of the side")
+    aug.add_argument("--random-erase", default=0.0, type=probability, help="random erasing probability")
 
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--epochs", default=60, type=int)
-    optim.add_argument("-b", "--batch-size", default=64, type=int, help="per-process batch size")
+    optim.add_argument("--epochs", default=60, type=positive_int)
+    optim.add_argument("-b", "--batch-size", default=64, type=positive_int, help="per-process batch size")
     optim.add_argument("--opt", default="sgd", choices=["sgd", "adamw"])
-    optim.add_argument("--lr", default=0.05, type=float)
-    optim.add_argument("--momentum", default=0.9, type=float)
+    optim.add_argument("--lr", default=0.05, type=positive_float)
+    optim.add_argument("--momentum", default=0.9, type=nonnegative_float)
     optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=True)
-    optim.add_argument("--weight-decay", "--wd", default=5e-4, type=float)
+    optim.add_argument("--weight-decay", "--wd", default=5e-4, type=nonnegative_float)
     optim.add_argument("--lr-scheduler", default="cosine", choices=["cosine", "plateau", "none"])
-    optim.add_argument("--lr-warmup-epochs", default=1, type=int)
-    optim.add_argument("--lr-min", default=0.0, type=float, help="cosine floor")
-    optim.add_argument("--plateau-factor", default=0.5, type=float)
-    optim.add_argument("--plateau-patience", default=3, type=int)
-    optim.add_argument("--label-smoothing", default=0.1, type=float)
-    optim.add_argument("--clip-grad-norm", default=None, type=float)
-    optim.add_argument("--patience", default=0, type=int, help="early stop after N epochs without val gain (0: off)")
-    optim.add_argument("--time-limit-minutes", default=0.0, type=float,
-                       help="stop after the epoch that passes this wall-clock budget (0: none)")
-    optim.add_argument("--time-budget-minutes", default=0.0, type=float,
+    optim.add_argument("--lr-warmup-epochs", default=1, type=nonnegative_int)
+    optim.add_argument("--lr-min", default=0.0, type=nonnegative_float, help="cosine floor")
+    optim.add_argument("--plateau-factor", default=0.5, type=probability)
+    optim.add_argument("--plateau-patience", default=3, type=positive_int)
+    optim.add_argument("--label-smoothing", default=0.1, type=probability)
+    optim.add_argument("--clip-grad-norm", default=None, type=positive_float)
+    optim.add_argument("--patience", default=0, type=nonnegative_int,
+                       help="early stop after N epochs without val gain (0: off)")
+    optim.add_argument("--stop-after-epoch", default=0, type=nonnegative_int,
+                       help="stop (resumably) once this epoch is done, as if interrupted there (0: off)")
+    optim.add_argument("--time-budget-minutes", default=0.0, type=nonnegative_float,
                        help="train for this much wall-clock time: the cosine schedule follows elapsed time and the "
                             "last epoch is cut when the budget is spent (--epochs is then an upper bound; 0: off)")
 
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--eval-ten-crop", action=argparse.BooleanOptionalAction, default=True,
                             help="also score the test split with ten-crop TTA")
-    evaluation.add_argument("--eval-batch-size", default=256, type=int)
+    evaluation.add_argument("--eval-batch-size", default=256, type=positive_int)
     add_run_args(parser, default_output="runs/fer_seresnet")
     add_runtime_args(parser)
     return parser
@@ -179,6 +190,55 @@ def build_scheduler(args, optimizer, steps_per_epoch: int, clock=None):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), True
 
 
+class TrainingClock:
+    """Training wall-clock time across resumes, and the rules of ``--time-budget-minutes``: the share of the budget
+    spent (the cosine schedule follows it), how many steps of an epoch still fit, whether the budget is spent."""
+
+    def __init__(self, budget_seconds: float):
+        self.budget = budget_seconds
+        self.before, self.started = 0.0, time.perf_counter()
+        self.seconds_per_step: float | None = None
+
+    def start(self, elapsed_before: float = 0.0) -> None:
+        self.before, self.started = elapsed_before, time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.before + time.perf_counter() - self.started
+
+    def spent(self) -> float:
+        return self.elapsed() / self.budget
+
+    def record_pace(self, seconds: float, steps: int) -> None:
+        self.seconds_per_step = seconds / steps
+
+    def steps_left(self, steps_in_epoch: int) -> int | None:
+        """None (the whole epoch) without a budget or before the first epoch has shown the pace."""
+        if not self.budget or not self.seconds_per_step:
+            return None
+        return min(max(int((self.budget - self.elapsed()) / self.seconds_per_step), 1), steps_in_epoch)
+
+    def budget_spent(self) -> bool:
+        return bool(self.budget) and self.elapsed() >= self.budget - 0.5 * (self.seconds_per_step or 0.0)
+
+
+def split_data(args, data, log):
+    """Training / validation / test splits as --val-source, --holdout-fraction and --train-subset ask, logged."""
+    if data.stats.get("bad_rows"):
+        log.info("skipped %d malformed CSV row(s) of %s (--skip-bad-rows)", data.stats["bad_rows"], args.data_path)
+    if args.dataset == "ferplus":
+        log.info("FER+ (%s, %d classes): dropped %d not-face rows, %d rows without a label", args.ferplus_mode,
+                 len(data.class_names), data.stats["not_face"], data.stats["no_fer_class"])
+    train_split, val_split, test_split, val_name, test_name = train_val_test(
+        data, args.val_source, args.holdout_fraction, args.split_seed)
+    if args.train_subset and args.train_subset < len(train_split):
+        keep, _ = stratified_holdout(train_split.labels.numpy(), 1 - args.train_subset / len(train_split),
+                                     args.split_seed + 1)
+        train_split = train_split.subset(keep)
+    log.info("%s: train %d, val (%s) %d, test (%s) %d images", args.dataset, len(train_split), val_name,
+             len(val_split), test_name, len(test_split))
+    return train_split, val_split, test_split, val_name, test_name
+
+
 def main(args: argparse.Namespace) -> dict | None:
     args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
     watch = Stopwatch()
@@ -194,21 +254,9 @@ def main(args: argparse.Namespace) -> dict | None:
     log = get_logger(run_dir, rt.is_main)
     log.info("runtime: %s", rt.describe())
 
-    if data.stats.get("bad_rows"):
-        log.info("skipped %d malformed CSV row(s) of %s (--skip-bad-rows)", data.stats["bad_rows"], args.data_path)
-    if args.dataset == "ferplus":
-        log.info("FER+ (%s, %d classes): dropped %d not-face rows, %d rows without a label", args.ferplus_mode,
-                 num_classes, data.stats["not_face"], data.stats["no_fer_class"])
-    train_split, val_split, test_split, val_name, test_name = train_val_test(
-        data, args.val_source, args.holdout_fraction, args.split_seed)
-    if args.train_subset and args.train_subset < len(train_split):
-        keep, _ = stratified_holdout(train_split.labels.numpy(), 1 - args.train_subset / len(train_split),
-                                     args.split_seed + 1)
-        train_split = train_split.subset(keep)
-    log.info("%s: train %d, val (%s) %d, test (%s) %d images", args.dataset, len(train_split), val_name,
-             len(val_split), test_name, len(test_split))
+    train_split, val_split, test_split, val_name, test_name = split_data(args, data, log)
 
-    mean, std = FER_MEAN, FER_STD
+    mean, std = FER_MEAN, FER_STD  # the checkpoint records them, so evaluation always matches training
     model_options = {"arch": args.arch, "width": args.width, "dropout": args.dropout, "crop_size": args.crop_size,
                      "mean": mean, "std": std, "dataset": args.dataset, "class_names": list(data.class_names)}
     model = build_model(args.arch, num_classes, args.width, args.dropout, args.zero_init_residual)
@@ -226,86 +274,75 @@ def main(args: argparse.Namespace) -> dict | None:
         raise SystemExit(f"error: {args.data_path}: {len(train_split)} training images is fewer than one batch "
                          f"of {args.batch_size}; lower --batch-size")
     optimizer = build_optimizer(args, model)
-    budget = args.time_budget_minutes * 60
-    if budget and rt.dist.distributed:
+    clock = TrainingClock(args.time_budget_minutes * 60)
+    if clock.budget and rt.dist.distributed:
         raise SystemExit("error: --time-budget-minutes is for single-process runs (ranks would cut epochs apart)")
-    elapsed_before = 0.0
-    run_clock = time.perf_counter()
-
-    def budget_spent() -> float:
-        return (elapsed_before + time.perf_counter() - run_clock) / budget
-
-    scheduler, per_step = build_scheduler(args, optimizer, len(train_loader), budget_spent if budget else None)
+    scheduler, per_step = build_scheduler(args, optimizer, len(train_loader), clock.spent if clock.budget else None)
     train_preset = ClassificationPresetTrain(args.crop_size, args.hflip_prob, args.rotation, args.scale,
                                              args.translate, args.random_erase, mean, std)
     loss_fn = make_loss_fn(train_preset, args.label_smoothing, args.soft_targets)
-    tracker = BestTracker("val_accuracy", "max", args.patience)
-    summary = SummaryCSV(run_dir / "summary.csv")
-    start_epoch = 0
+    recorder = RunRecorder(run_dir, BestTracker("val_accuracy", "max", args.patience), rt)
+    tracker = recorder.tracker
+    start_epoch, elapsed_before = 0, 0.0
     if args.resume:
-        start_epoch, extra = restore_training_state(load_checkpoint(run_dir / LAST_CHECKPOINT), model, optimizer,
-                                                    scheduler, rt.scaler)
-        tracker.load_state_dict(extra["tracker"])
+        start_epoch, extra = recorder.resume(model, optimizer, scheduler)
         elapsed_before = float(extra.get("elapsed_seconds", 0.0))
-        summary.truncate(start_epoch)
         log.info("resumed %s after epoch %d (best val accuracy %.4f)", run_dir, start_epoch, tracker.best)
 
     train_counts = train_split.class_counts(num_classes).tolist()
-    last_elapsed = elapsed_before
-    run_clock = time.perf_counter()
-    seconds_per_step = None
+    clock.start(elapsed_before)
+    elapsed = elapsed_before
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(train_loader, epoch)
         epoch_start = time.perf_counter()
-        max_steps = None
-        if budget and seconds_per_step:
-            # Cut the epoch where the time budget runs out (estimated from the previous epochs' pace).
-            max_steps = max(int((budget - (elapsed_before + epoch_start - run_clock)) / seconds_per_step), 1)
-            max_steps = min(max_steps, len(train_loader))
+        max_steps = clock.steps_left(len(train_loader))  # the budget's last epoch is cut where it runs out
         stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
                                 scheduler_per_step=scheduler if per_step else None,
                                 clip_grad_norm=args.clip_grad_norm, max_steps=max_steps)
         train_seconds = time.perf_counter() - epoch_start
         steps_done = max_steps or len(train_loader)
-        seconds_per_step = train_seconds / steps_done
+        clock.record_pace(train_seconds, steps_done)
         val = predict_split(model, val_split, rt, args.crop_size, False, args.eval_batch_size, mean, std)
         val_metrics = score(val["label"].numpy().astype(np.int64), val["probs"].numpy(), data.class_names)
         if scheduler is not None and not per_step:
             scheduler.step(val_metrics["accuracy"])
-        improved = tracker.update(val_metrics["accuracy"], epoch + 1)
-        elapsed = last_elapsed = elapsed_before + time.perf_counter() - run_clock
+        elapsed = clock.elapsed()
         row = {"epoch": epoch + 1, **stats, "val_accuracy": val_metrics["accuracy"],
                "val_macro_f1": val_metrics["macro_f1"], "val_nll": val_metrics["nll"],
                "train_images_per_s": steps_done * args.batch_size * rt.dist.world_size / train_seconds,
                "train_steps": steps_done,
                "elapsed_seconds": elapsed}
-        extra = {"tracker": tracker.state_dict(), "model_options": model_options, "train_class_counts": train_counts,
-                 "elapsed_seconds": elapsed}
-        if rt.is_main:
-            summary.append(row)
-            state = training_state(model, optimizer, scheduler, rt.scaler, epoch + 1, extra)
-            if improved:
-                save_checkpoint(run_dir / BEST_CHECKPOINT, state)
-            save_checkpoint(run_dir / LAST_CHECKPOINT, state)
+        recorder.end_epoch(epoch + 1, row, val_metrics["accuracy"], model, optimizer, scheduler,
+                           {"model_options": model_options, "train_class_counts": train_counts,
+                            "elapsed_seconds": elapsed})
         log.info("epoch %d/%d: train loss %.4f, val accuracy %.4f (best %.4f @ %d), macro-F1 %.4f, %.0f img/s, "
                  "%.0f s elapsed", epoch + 1, args.epochs, stats["train_loss"], val_metrics["accuracy"], tracker.best,
                  tracker.best_epoch, val_metrics["macro_f1"], row["train_images_per_s"], elapsed)
         if tracker.should_stop:
             log.info("early stop: no validation gain for %d epochs", args.patience)
             break
-        if budget and elapsed >= budget - 0.5 * seconds_per_step:
+        if clock.budget_spent():
             log.info("time budget of %.1f min spent after epoch %d", args.time_budget_minutes, epoch + 1)
             break
-        if args.time_limit_minutes and elapsed > args.time_limit_minutes * 60:
-            log.info("time limit of %.1f min reached after epoch %d", args.time_limit_minutes, epoch + 1)
-            break
+        if epoch + 1 == args.stop_after_epoch:
+            log.info("stopped after epoch %d (--stop-after-epoch): the test split is not scored; --resume "
+                     "continues", epoch + 1)
+            rt.close()
+            return None
 
-    result = None
-    if rt.is_main:
-        plotting.plot_learning_curves(run_dir / "summary.csv", run_dir / "learning_curves.png",
-                                      ["train_loss", "val_accuracy", "val_macro_f1"])
-    # Score the test split once, with the checkpoint chosen on validation (rank 0 wrote it: wait for it under DDP).
-    rt.barrier()
+    recorder.finish(["train_loss", "val_accuracy", "val_macro_f1"])
+    result = score_test_split(args, model, rt, run_dir, data, (train_split, val_name, test_split, test_name),
+                              tracker, {"experiment": experiment, "training_seconds": elapsed, "watch": watch}, log)
+    rt.close()
+    return result
+
+
+def score_test_split(args, model, rt: Runtime, run_dir: Path, data, splits, tracker, run_info: dict, log):
+    """Score the test split once, with the checkpoint chosen on validation (rank 0 wrote it; the recorder's finish()
+    waited for it): ten-crop and centre crop, the majority baseline, and the test images duplicated in Training."""
+    train_split, val_name, test_split, test_name = splits
+    mean, std = FER_MEAN, FER_STD
+    num_classes = len(data.class_names)
     best = load_checkpoint(run_dir / BEST_CHECKPOINT)
     rt.unwrap(model).load_state_dict(best["model"])
     test_watch = Stopwatch()
@@ -326,16 +363,17 @@ def main(args: argparse.Namespace) -> dict | None:
         extra.update({"best_epoch": tracker.best_epoch, "val_split": val_name, "val_accuracy": tracker.best,
                       "ten_crop": bool(args.eval_ten_crop), "train_images": len(train_split),
                       "best_checkpoint_elapsed_seconds": float(best["extra"]["elapsed_seconds"]),
-                      "training_seconds": float(last_elapsed), "load_stats": data.stats,
+                      "training_seconds": float(run_info["training_seconds"]), "load_stats": data.stats,
                       "test_eval_seconds": test_watch.seconds})
-        train_labels = np.repeat(np.arange(num_classes), train_counts)
-        result = write_evaluation(run_dir, final, train_labels, experiment=experiment, dataset=args.dataset,
-                                  data_kind=args.data_kind, split=test_name, device=rt.device_name(),
-                                  wall_seconds=watch.seconds, extra=extra, class_names=data.class_names)
+        train_labels = np.repeat(np.arange(num_classes), train_split.class_counts(num_classes))
+        watch = run_info["watch"]
+        result = write_evaluation(run_dir, final, train_labels, experiment=run_info["experiment"],
+                                  dataset=args.dataset, data_kind=args.data_kind, split=test_name,
+                                  device=rt.device_name(), wall_seconds=watch.seconds, extra=extra,
+                                  class_names=data.class_names)
         log.info("test (%s%s, best epoch %s): accuracy %.4f, macro-F1 %.4f; centre crop accuracy %.4f; %.0f s total",
                  test_name, ", ten-crop" if args.eval_ten_crop else "", tracker.best_epoch, result["accuracy"],
                  result["macro_f1"], centre_metrics["accuracy"], watch.seconds)
-    rt.close()
     return result
 
 

@@ -23,6 +23,8 @@ from fer_seresnet.evaluate import choose_test_split, model_from_checkpoint
 from fer_seresnet.model import build_model
 from fer_seresnet.presets import ClassificationPresetEval
 from shared_utils import plotting
+from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from shared_utils.files import make_folder
 from shared_utils.gradcam import CamExplainer
 from shared_utils.runtime import Runtime
 
@@ -76,18 +78,20 @@ def region_shares(mean_map: np.ndarray) -> dict[str, float]:
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Feature maps and Grad-CAM overlays for chosen faces")
+    parser = ArgumentParser(description="Feature maps and Grad-CAM overlays for chosen faces")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--data-path", required=True)
     parser.add_argument("--dataset", default=None, choices=DATASETS)
     parser.add_argument("--ferplus-csv", default=None)
     parser.add_argument("--split", default=None, help="default: private_test > public_test > test")
     parser.add_argument("--indices", type=int, nargs="*", default=None, help="images of the split to show")
-    parser.add_argument("--per-class", type=int, default=1, help="without --indices: first N images of each class")
-    parser.add_argument("--channels", type=int, default=6, help="feature maps shown per stage")
+    parser.add_argument("--per-class", type=positive_int, default=1,
+                        help="without --indices: first N images of each class")
+    parser.add_argument("--channels", type=positive_int, default=6, help="feature maps shown per stage")
     parser.add_argument("--stage", type=int, default=-1, help="Grad-CAM target stage (index into model.stages)")
     parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
-    parser.add_argument("--baseline-seed", type=int, default=0, help="initialisation of the untrained baseline")
+    parser.add_argument("--baseline-seed", type=nonnegative_int, default=0,
+                        help="initialisation of the untrained baseline")
     parser.add_argument("--out", required=True, help="output folder for the PNGs (new or empty)")
     parser.add_argument("--overwrite", action="store_true", help="write into an existing --out, replacing figures")
     parser.add_argument("--device", default="cpu")
@@ -113,7 +117,7 @@ def main(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
         raise SystemExit(f"error: {out} already exists and is not empty; choose another --out or pass --overwrite")
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     preset = ClassificationPresetEval(options["crop_size"], False, options["mean"], options["std"])
     raw = split.images[chosen]
     inputs = rt.to_device(preset(raw))

@@ -7,67 +7,17 @@ plain Python values so it loads with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import csv
 import importlib
-import io
-import os
 import pickle
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | Path, write_fn) -> None:
-    """Call ``write_fn(file_object)`` on a temporary file beside ``path``, fsync it, then rename.
-
-    If anything fails (or the process dies) midway, ``path`` still holds its previous content and
-    the temporary file is removed (or, after a hard kill, left under a ``.tmp`` name, never ``path``).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual file mode
-        with os.fdopen(fd, "wb") as handle:
-            write_fn(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """:func:`atomic_write` for text (UTF-8): CSV, JSON, YAML, Markdown."""
-    data = text.encode()
-    atomic_write(path, lambda handle: handle.write(data))
-
-
-def atomic_write_csv(path: str | Path, header: list[str], rows) -> None:
-    """A header row and data rows written as one CSV file, atomically."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+from shared_utils.files import atomic_write
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -79,9 +29,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise SystemExit(f"error: checkpoint {path} does not exist")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupt file, foreign pickle: say which file, not a pickle traceback
         raise SystemExit(f"error: cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(state, dict):
+        raise SystemExit(f"error: {path}: holds a {type(state).__name__}, not a checkpoint (a dict of weights and "
+                         "training state)")
+    return state
 
 
 # --------------------------------------------------------------------------- RNG states

@@ -38,31 +38,44 @@ def train_one_epoch(
     model.train()
     total, count = 0.0, 0
     bar = progress(loader, desc=f"epoch {epoch} train", enabled=rt.is_main)
-    for step, batch in enumerate(bar):
-        if max_steps is not None and step >= max_steps:
-            break
-        with rt.autocast():
-            loss, batch_size = loss_fn(model, batch, rt)
-        if not torch.isfinite(loss):
-            raise SystemExit(f"error: training loss became {loss.item()} at epoch {epoch} step {step}; "
-                             "lower the learning rate or check the inputs")
-        optimizer.zero_grad(set_to_none=True)
-        rt.scaler.scale(loss).backward()
-        if clip_grad_norm:
-            rt.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        rt.scaler.step(optimizer)
-        rt.scaler.update()
-        if scheduler_per_step is not None:
-            scheduler_per_step.step()
-        total += float(loss.detach()) * batch_size
-        count += batch_size
-        bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
+    steps_done = 0
+    try:
+        for step, batch in enumerate(bar):
+            if max_steps is not None and step >= max_steps:
+                break
+            loss_value, batch_size = _train_step(model, batch, optimizer, loss_fn, rt, epoch, step,
+                                                 scheduler_per_step, clip_grad_norm)
+            total += loss_value * batch_size
+            count += batch_size
+            steps_done += 1
+            bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
+    except KeyboardInterrupt:
+        bar.close()
+        raise SystemExit(f"interrupted in epoch {epoch + 1} after {steps_done} step(s): the run folder holds the last "
+                         "finished epoch; the same command with --resume continues from there") from None
     stats = torch.tensor([total, count], dtype=torch.float64, device=rt.device)
     if rt.dist.distributed:
         torch.distributed.all_reduce(stats)
     mean = float(stats[0] / stats[1]) if stats[1] > 0 else math.nan
     return {"train_loss": mean, "lr": optimizer.param_groups[0]["lr"]}
+
+
+def _train_step(model, batch, optimizer, loss_fn, rt, epoch, step, scheduler_per_step, clip_grad_norm):
+    with rt.autocast():
+        loss, batch_size = loss_fn(model, batch, rt)
+    if not torch.isfinite(loss):
+        raise SystemExit(f"error: training loss became {loss.item()} at epoch {epoch} step {step}; "
+                         "lower the learning rate or check the inputs")
+    optimizer.zero_grad(set_to_none=True)
+    rt.scaler.scale(loss).backward()
+    if clip_grad_norm:
+        rt.scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    rt.scaler.step(optimizer)
+    rt.scaler.update()
+    if scheduler_per_step is not None:
+        scheduler_per_step.step()
+    return float(loss.detach()), batch_size
 
 
 @torch.no_grad()

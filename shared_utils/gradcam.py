@@ -35,24 +35,14 @@ class _LogitTarget:
 def preset_target_layers(trunk: torch.nn.Module, preset: str) -> list[torch.nn.Module]:
     """The usual Grad-CAM layer for a backbone: its last convolutional block.
 
-    resnet: ``layer4[-1]``; mobilenet_v2: ``features[-1]``; fcn: the backbone's last block
-    (``backbone.layer4`` of torchvision-style FCNs, else the last child of ``features``/``backbone``).
+    resnet: ``layer4[-1]``; mobilenet_v2: ``features[-1]``.
     """
     if preset == "resnet" and hasattr(trunk, "layer4"):
         return [trunk.layer4[-1]]
     if preset == "mobilenet_v2" and hasattr(trunk, "features"):
         return [trunk.features[-1]]
-    if preset == "fcn":
-        backbone = getattr(trunk, "backbone", trunk)
-        if hasattr(backbone, "layer4"):
-            return [backbone.layer4[-1] if isinstance(backbone.layer4, torch.nn.Sequential) else backbone.layer4]
-        if hasattr(backbone, "features"):
-            return [list(backbone.features.children())[-1]]
-        children = list(backbone.children())
-        if children:
-            return [children[-1]]
     raise ValueError(f"no Grad-CAM target-layer preset {preset!r} for {type(trunk).__name__}; "
-                     "use resnet, mobilenet_v2 or fcn, or pass the layers yourself")
+                     "use resnet or mobilenet_v2, or pass the layers yourself")
 
 
 class CamExplainer:
@@ -97,12 +87,3 @@ class CamExplainer:
             targets = [_LogitTarget(int(i), multilabel) for i in indices]
             maps = self._cam(input_tensor=inputs, targets=targets)
         return np.clip(np.asarray(maps, dtype=np.float32), 0.0, 1.0)
-
-
-def hook_count(model: torch.nn.Module) -> int:
-    """Forward, backward and pre-hooks registered anywhere in ``model`` (tests check it returns to 0)."""
-    total = 0
-    for module in model.modules():
-        total += len(module._forward_hooks) + len(module._forward_pre_hooks) + len(module._backward_hooks)
-        total += len(getattr(module, "_backward_pre_hooks", {}))
-    return total

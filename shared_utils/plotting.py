@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from shared_utils.checkpoint import atomic_write  # noqa: E402
+from shared_utils.files import atomic_write
 
 
 def _save(fig, out_png: str | Path) -> Path:

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared_utils.checkpoint import atomic_write_text
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import atomic_write_text
 from shared_utils.results import load_results
 
 PAPER_FIELDS = ("experiment", "metric", "value", "source")
@@ -158,7 +159,7 @@ def build_report(results_root: Path, package_root: Path | None = None) -> str:
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="?", default="runs", help="folder searched for results.json files")
     parser.add_argument("--out", default=None, help="output file (default RUNS/RESULTS.md)")
     parser.add_argument("--package-root", default=None, help="where to look for <package>/paper_results.json first")

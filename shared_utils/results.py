@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared_utils.checkpoint import atomic_write_text
+from shared_utils.files import atomic_write_text
 from shared_utils.runs import command_line
 
 REQUIRED_FIELDS = (

@@ -15,20 +15,25 @@ import math
 import shlex
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from shared_utils.checkpoint import atomic_write_text
+from shared_utils.files import atomic_write_text, make_folder
 
 LAST_CHECKPOINT = "checkpoint_last.pt"
 BEST_CHECKPOINT = "checkpoint_best.pt"
 
 
 # --------------------------------------------------------------------------- config files
-def load_config_file(path: str | Path) -> dict[str, Any]:
+def load_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A YAML/JSON mapping of option names to values. ``_base_: other.yaml`` (a path relative to this file, as in
+    mmaction2's configs) loads that file first and lets this one state only what differs."""
     path = Path(path)
+    if path.resolve() in _chain:
+        raise SystemExit(f"error: config file {path}: _base_ files include each other")
     if not path.is_file():
         raise SystemExit(f"error: config file {path} does not exist")
     text = path.read_text()
@@ -40,7 +45,10 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise SystemExit(f"error: config file {path} must hold a mapping of option names to values")
-    return data
+    base = data.pop("_base_", None)
+    if base is None:
+        return data
+    return {**load_config_file(path.parent / str(base), (*_chain, path.resolve())), **data}
 
 
 def parse_args_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
@@ -91,16 +99,17 @@ def _typed_config_value(action: argparse.Action, key: str, value, config_file: s
     converted = []
     for item in items:
         kind = action.type
+        base = getattr(kind, "number_kind", kind)  # shared_utils.cli's checked types name int or float
         try:
-            if kind is int and not isinstance(item, bool) and (isinstance(item, int) or
+            if base is int and not isinstance(item, bool) and (isinstance(item, int) or
                                                                isinstance(item, float) and item.is_integer()):
-                item = int(item)
-            elif kind is float and not isinstance(item, bool) and isinstance(item, (int, float)):
-                item = float(item)
+                item = kind(str(int(item)))
+            elif base is float and not isinstance(item, bool) and isinstance(item, (int, float)):
+                item = kind(repr(float(item)))
             elif kind is not None and isinstance(item, str):
                 item = kind(item)
-            elif kind in (int, float):
-                raise ValueError(f"{item!r} is not a number")
+            elif base in (int, float):
+                raise ValueError(f"{item!r} is not {'an integer' if base is int else 'a number'}")
             elif kind is str:
                 item = str(item)
         except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
@@ -157,8 +166,21 @@ def prepare_run_dir(
         if is_main:
             shutil.rmtree(run_dir)
     if is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(run_dir)
     return run_dir
+
+
+def new_evaluation_dir(run_dir: str | Path, is_main: bool = True) -> Path:
+    """A new folder ``RUN/eval/<date-time>`` for an evaluation of an existing run: scoring a run never rewrites
+    or deletes what its training wrote (results.json, checkpoints, thresholds, log.txt)."""
+    base = Path(run_dir) / "eval" / time.strftime("%Y%m%d-%H%M%S")
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    if is_main:
+        make_folder(folder)
+    return folder
 
 
 def _plain(value: Any) -> Any:
@@ -175,7 +197,7 @@ def _plain(value: Any) -> Any:
 # it trains.
 RESUME_MAY_CHANGE = frozenset({"resume", "resume_from", "overwrite", "config", "device", "workers", "num_workers",
                                "threads", "print_freq", "log_interval", "no_progress", "epochs",
-                               "time_limit_minutes"})
+                               "stop_after_epoch"})
 
 
 def save_args(run_dir: str | Path, args: argparse.Namespace | dict[str, Any], name: str = "args.yaml") -> Path:

@@ -33,6 +33,8 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
+from shared_utils.cli import nonnegative_int
+
 LOGGER_NAME = "repro"
 
 
@@ -312,8 +314,8 @@ def add_runtime_args(parser) -> None:
                        help="mixed precision on CUDA, and on CPU with --amp-dtype bfloat16 (--no-amp to disable)")
     group.add_argument("--amp-dtype", default="float16", choices=["float16", "bfloat16"])
     group.add_argument("--channels-last", action=flag, default=False, help="channels_last memory format")
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=nonnegative_int, default=0)
     group.add_argument("--deterministic", action=flag, default=False, help="bit-repeatable kernels")
-    group.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    group.add_argument("--threads", type=int, default=0,
+    group.add_argument("--workers", type=nonnegative_int, default=0, help="DataLoader worker processes")
+    group.add_argument("--threads", type=nonnegative_int, default=0,
                        help="torch CPU threads (0: torch's default; 1 is much faster when the cores are busy)")

@@ -15,13 +15,15 @@ reported; a file placed by hand that fails it is reported and left alone.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import make_folder
 
 DRIVE_URL = "https://drive.google.com/uc?id={}"
 HASHES_FILE = "sha256.json"
@@ -140,7 +142,7 @@ def _recorded(folder: Path) -> dict[str, str]:
 
 
 def _record(folder: Path, file: str, digest: str) -> None:
-    from shared_utils.checkpoint import atomic_write_text
+    from shared_utils.files import atomic_write_text
 
     hashes = {**_recorded(folder), file: digest}
     atomic_write_text(folder / HASHES_FILE, json.dumps(hashes, indent=1, sort_keys=True) + "\n")
@@ -187,7 +189,7 @@ def fetch(name: str, label: str | None = None, option: str | None = None, progre
         if os.environ.get("VISUAL_EMOTION_OFFLINE") == "1":
             raise SystemExit(f"error: {label}: {item.file} ({item.what}) is not at {path} and downloads are off "
                              f"(VISUAL_EMOTION_OFFLINE=1); {_where(item, path, option)}")
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         partial = folder / f".{item.file}.partial"
         try:
             _download(item, partial, progress)
@@ -239,7 +241,7 @@ def local_file(value: str | Path | None, option: str) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="one line per entry")
     fetch_parser = sub.add_parser("fetch", help="download an entry into the cache folder")

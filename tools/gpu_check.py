@@ -12,7 +12,6 @@ and writes ``OUT/gpu_check.md`` and ``OUT/gpu_check.json``. On a machine without
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -23,7 +22,8 @@ from pathlib import Path
 import torch
 
 import shared_utils  # noqa: F401  (before torchvision: CPU-only torch fix)
-from shared_utils.checkpoint import atomic_write_text
+from shared_utils.cli import ArgumentParser
+from shared_utils.files import atomic_write_text
 from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
 
@@ -134,7 +134,7 @@ def write_report(out: Path, report: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/gpu_check")
     parser.add_argument("--data-root", default="data", help="FER2013 here runs the full recipe on real data")
     args = parser.parse_args(argv)

@@ -31,6 +31,9 @@ def write_frame_folder(folder: Path, frames: Iterable[np.ndarray], quality: int 
             Image.fromarray(frame).save(tmp / f"{count:06d}.jpg", quality=quality)
         (tmp / DONE_MARKER).write_text(f"{count}\n")
         if folder.exists():
+            if any(folder.iterdir()) and not (folder / DONE_MARKER).is_file():
+                raise SystemExit(f"error: {folder} exists and was not written by this tool (no {DONE_MARKER}); "
+                                 "it is left untouched: move it away or choose another output folder")
             shutil.rmtree(folder)
         tmp.rename(folder)
     except BaseException:

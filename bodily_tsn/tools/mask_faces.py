@@ -12,7 +12,6 @@ copied unmasked (with a warning). Idempotent: finished clips are skipped. Train 
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from PIL import Image
 from bodily_tsn.dataset import VIDEO_SUBDIR, BadClipError, check_data_root, nearest_detected, read_openface
 from bodily_tsn.masking import draw_surgical_mask
 from bodily_tsn.tools.frames import decode_all, is_done, write_frame_folder
+from shared_utils.cli import ArgumentParser
 from shared_utils.runtime import LOGGER_NAME, progress
 
 log = logging.getLogger(LOGGER_NAME)
@@ -80,7 +80,7 @@ def build_masked(data_root, out, frames_dir=None, skip_bad=False, show_progress=
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="draw surgical masks over the lower face of every EmoReact frame")
+    parser = ArgumentParser(description="draw surgical masks over the lower face of every EmoReact frame")
     parser.add_argument("--data_root", required=True)
     parser.add_argument("--out", required=True, help="masked frames folder")
     parser.add_argument("--frames_dir", default=None, help="read frames from here instead of decoding the mp4")

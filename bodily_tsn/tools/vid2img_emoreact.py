@@ -8,13 +8,13 @@ decoded stops the run with its path, or is skipped and counted with ``--skip_bad
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import av
 
 from bodily_tsn.dataset import VIDEO_SUBDIR, check_data_root
 from bodily_tsn.tools.frames import decode_all, is_done, write_frame_folder
+from shared_utils.cli import ArgumentParser
 from shared_utils.runtime import progress
 
 
@@ -44,7 +44,7 @@ def extract(data_root: str | Path, out: str | Path, skip_bad: bool = False, show
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="extract EmoReact frames to <out>/<stem>/%06d.jpg")
+    parser = ArgumentParser(description="extract EmoReact frames to <out>/<stem>/%06d.jpg")
     parser.add_argument("--data_root", required=True, help="EmoReact folder (Data/AllVideos/*.mp4)")
     parser.add_argument("--out", required=True, help="frames folder")
     parser.add_argument("--skip_bad", action="store_true")

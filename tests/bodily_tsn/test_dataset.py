@@ -65,7 +65,7 @@ def test_real_videos_decode_only_sampled_frames_and_seek_matches_sequential(shar
 
 
 def test_label_csvs_shipped_match_formats():
-    from bodily_tsn.train_EmoReact import PACKAGE_DIR
+    from bodily_tsn.dataset import PACKAGE_DIR
 
     sizes = {s: len(read_split_csv(PACKAGE_DIR / "EmoReact" / f"{s}.csv")) for s in ("train", "val", "test")}
     assert sizes == {"train": 432, "val": 303, "test": 367}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers.hooks import hook_count
 
 from bodily_tsn.cam import run_cam
 from bodily_tsn.dataset import EmoReactClips
@@ -12,7 +13,6 @@ from bodily_tsn.tools.mask_faces import build_masked
 from bodily_tsn.tools.vid2img_emoreact import extract
 from bodily_tsn.train_EmoReact import get_args_parser, main
 from shared_utils.checkpoint import load_checkpoint
-from shared_utils.gradcam import hook_count
 from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
 
@@ -142,10 +142,15 @@ def test_original_command_line_from_package_folder_fails_cleanly_without_data(tm
 
 def test_test_only_rescores_the_best_checkpoint(fusion_run, demo_root):
     run, test = fusion_run
+    written = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
     again = train(demo_root, run.parent, "--input", "fusion", "--shift", "--mask", "--valence",
                   "--experiment", "fusion", "--test_only")
     assert again["roc_auc_micro"] == pytest.approx(test["roc_auc_micro"])
     assert again["roc_auc_per_label"] == test["roc_auc_per_label"]
+    # The evaluation has its own folder; what training wrote is left byte for byte.
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == written
+    (evaluation,) = (run / "eval").iterdir()
+    assert {"results.json", "args.yaml", "log.txt", "test_predictions.csv"} <= {p.name for p in evaluation.iterdir()}
 
 
 def test_original_command_with_config_and_original_weights_trains_on_demo_data(demo_root, tmp_path,
@@ -183,12 +188,13 @@ def test_non_finite_numbers_stop_in_one_line(demo_root, tmp_path):
         train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--lr", "1e30", "--experiment", "nan")
 
 
-def test_sizes_that_would_silently_do_nothing_are_errors(demo_root, tmp_path):
+def test_sizes_that_would_silently_do_nothing_are_errors(demo_root, tmp_path, capsys):
     from bodily_tsn import benchmark
     from bodily_tsn.tools import mask_faces
 
-    with pytest.raises(SystemExit, match="--limit_clips must be at least 1"):
+    with pytest.raises(SystemExit):
         train(demo_root, tmp_path, "--limit_clips", "-1", "--epochs", "1")
+    assert "argument --limit_clips: -1 is not a positive integer" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before any run folder
     for flag in ("--clips", "--steps", "--batch_size"):
         with pytest.raises(SystemExit):

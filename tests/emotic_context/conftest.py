@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from helpers.emotic import TRAIN_ARGS, run_main, run_mat2py
 
-# pytest's importlib mode does not put this folder on sys.path; the test modules import emotic_helpers.
-HERE = str(Path(__file__).resolve().parent)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-from emotic_helpers import TRAIN_ARGS, run_main, run_mat2py  # noqa: E402
-
-from emotic_context import demo_data  # noqa: E402
+from emotic_context import demo_data
 
 TINY_PERSONS = {"train": 24, "val": 12, "test": 12}
 TINY_SIZE = 32

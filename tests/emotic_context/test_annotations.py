@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.io as sio
-from emotic_helpers import run_mat2py
+from helpers.emotic import run_mat2py
 from PIL import Image
 
 from emotic_context.dataset import (
@@ -201,3 +201,17 @@ def test_broken_image_leaves_no_partial_cache(tmp_path):
     with pytest.raises(SystemExit, match=f"cannot read image .*{persons[-1].filename}"):
         write_cache(persons, tmp_path / "emotic", tmp_path / "cache", "train", 32, 32)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_images_unpacked_one_folder_too_high_is_one_error_and_no_cache(tiny_dataset, tmp_path):
+    """The archive's folders (mscoco/, framesdb/, ...) next to Annotations/ instead of inside emotic/."""
+    import shutil
+
+    root, _ = tiny_dataset
+    wrong = tmp_path / "EMOTIC"
+    shutil.copytree(root / "Annotations", wrong / "Annotations")
+    for folder in (root / "emotic").iterdir():
+        shutil.copytree(folder, wrong / folder.name)
+    with pytest.raises(SystemExit, match=r"none of the \d+ annotated images is where .*nothing was written"):
+        run_mat2py(["--data_dir", str(wrong), "--generate_npy"])
+    assert not (wrong / "emotic_pre").exists()

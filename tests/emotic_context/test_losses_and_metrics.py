@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers.emotic import port_equal_pr_threshold
 from sklearn.metrics import precision_recall_curve
 
 from emotic_context.dataset import CATEGORIES
@@ -14,7 +15,6 @@ from emotic_context.evaluation import (
     emotic_metrics,
     equal_pr_threshold,
     load_thresholds,
-    port_equal_pr_threshold,
     prior_baseline,
     save_thresholds,
 )

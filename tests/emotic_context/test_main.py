@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from emotic_helpers import TRAIN_ARGS, run_main
+from helpers.emotic import TRAIN_ARGS, run_main
 from PIL import Image
 
 from emotic_context.dataset import CATEGORIES, context_and_body
@@ -63,6 +63,18 @@ def test_images_on_the_fly_give_the_same_test_metrics(tiny_run, tiny_dataset, tm
                      "--experiment_path", str(copy)])
     assert live["mAP_percent"] == pytest.approx(metrics["mAP_percent"], abs=1e-6)
     assert live["vad_mae"] == pytest.approx(metrics["vad_mae"], abs=1e-5)
+
+
+def test_testing_a_scored_run_again_leaves_its_files_alone(tiny_run, tiny_dataset):
+    run_dir, metrics = tiny_run
+    root, _ = tiny_dataset
+    written = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    again = run_main(["--mode", "test", "--data_path", str(root / "emotic_pre"), "--experiment_path", str(run_dir)])
+    assert again["mAP_percent"] == pytest.approx(metrics["mAP_percent"], abs=1e-6)
+    # val_thresholds.npy (what --mode inference uses), results.json, log.txt: byte for byte as training left them
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == written
+    newest = sorted((run_dir / "eval").iterdir())[-1]
+    assert {"results.json", "val_thresholds.npy", "args.yaml", "log.txt"} <= {p.name for p in newest.iterdir()}
 
 
 def _model_scores(run_dir, image_path, box):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers.hooks import hook_count
 from torchvision import models
 
 from emotic_context.dataset import black_out_person
 from emotic_context.model import EmoticModel, build_trunk
-from shared_utils.gradcam import hook_count
 
 
 def test_forward_shapes_and_feature_sizes():
@@ -43,13 +43,11 @@ def test_black_out_person_zeroes_exactly_the_box():
 
 
 def test_gradcam_on_both_streams(tiny_run, tmp_path, capsys):
-    import argparse
-
     from emotic_context.explain import explain_person, main
-    from emotic_context.main import model_from_checkpoint
+    from emotic_context.model import model_from_checkpoint
 
     run_dir, _ = tiny_run
-    model, arch, _ = model_from_checkpoint(argparse.Namespace(checkpoint=None), run_dir)
+    model, arch, _ = model_from_checkpoint(None, run_dir)
     arch = {**arch, "context_size": 96, "body_size": 64}  # big enough for a 3x3 / 2x2 last block
     # Make the score rise with every trunk feature, whatever the machine and the trained weights: then each
     # Grad-CAM weight is >= 0 and the map is positive wherever the last block is active (a trained tiny model

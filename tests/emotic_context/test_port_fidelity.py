@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from emotic_helpers import TRAIN_ARGS, run_main
+from helpers.emotic import TRAIN_ARGS, run_main
 from PIL import Image
 
 from emotic_context import convert_port
@@ -289,7 +289,7 @@ def test_demo_labels_follow_the_real_statistics(shared):
 def test_csv_drops_persons_whose_image_is_missing_and_from_csv_never_rewrites(tiny_dataset, tmp_path):
     import shutil
 
-    from emotic_helpers import run_mat2py
+    from helpers.emotic import run_mat2py
 
     from emotic_context.dataset import read_port_csv
 

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-# pytest's importlib mode leaves the repo root off sys.path: add it, so the tests do not depend on how
-# (or whether) the project was installed.
-REPO_ROOT = str(Path(__file__).resolve().parents[2])
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-
-from emotionroi_ex.demo_data import write_demo_dataset  # noqa: E402
+from emotionroi_ex.demo_data import write_demo_dataset
 
 
 @pytest.fixture(scope="session")

@@ -185,3 +185,12 @@ def test_eval_only_rescores_the_same(fcnel_run, demo_root):
     a = load_results(run_dir / "results.json")["metrics"]
     b = load_results(again / "results.json")["metrics"]
     assert b["mae"] == pytest.approx(a["mae"], abs=1e-9) and b["f_measure"] == pytest.approx(a["f_measure"], abs=1e-9)
+    # Scoring the run itself (even with --overwrite) leaves every file its training wrote; outputs in RUN/eval/
+    written = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    inside = train_FCNEL.main(_args(train_FCNEL, [
+        "--data-path", str(demo_root), "--output", str(out), "--experiment", run_dir.name, "--eval-only",
+        "--weights", str(run_dir / "checkpoint_last.pt"), "--overwrite", "--no-baselines-grid", *TINY]))
+    assert inside.parent == run_dir / "eval"
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == written
+    c = load_results(inside / "results.json")["metrics"]
+    assert c["mae"] == pytest.approx(a["mae"], abs=1e-9)

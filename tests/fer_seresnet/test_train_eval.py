@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from helpers.hooks import hook_count
 
 from fer_seresnet import bench, evaluate, train, visualize
-from shared_utils.gradcam import hook_count
 from shared_utils.runs import parse_args_with_config
 
 FAST = ["--arch", "cnn", "--width", "8", "--batch-size", "16", "--opt", "adamw", "--lr", "0.003",
@@ -53,9 +53,10 @@ def test_resume_continues_exactly(demo_root, tmp_path):
     common = ["--data-path", str(demo_root / "fer2013"), "--epochs", "2", "--output", str(tmp_path),
               "--no-eval-ten-crop", *FAST]
     _train([*common, "--experiment", "straight"])
-    # Stop after the first epoch (time budget already spent), then resume for the second.
-    _train([*common, "--experiment", "resumed", "--time-limit-minutes", "1e-6"])
+    # Stop after the first epoch (as if interrupted there: no test score), then resume for the second.
+    assert _train([*common, "--experiment", "resumed", "--stop-after-epoch", "1"]) is None
     assert len(list(csv.DictReader((tmp_path / "resumed" / "summary.csv").open()))) == 1
+    assert not (tmp_path / "resumed" / "results.json").exists()
     saved = {name: (tmp_path / "resumed" / name).read_bytes() for name in ("args.yaml", "checkpoint_last.pt")}
     with pytest.raises(SystemExit, match=r"--resume with options that differ from .*args.yaml: lr: 0.003 -> 0.01; "
                                          r"width: 8 -> 16 \(resume with the saved options"):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 
+import numpy as np
+from sklearn.metrics import precision_recall_curve
+
 from emotic_context import main as emotic_main
 from emotic_context import mat2py
 from shared_utils.runs import parse_args_with_config
@@ -22,3 +25,12 @@ def run_mat2py(argv: list[str]) -> str:
     with contextlib.redirect_stdout(out):
         mat2py.main(mat2py.get_args_parser().parse_args(argv))
     return out.getvalue()
+
+
+def port_equal_pr_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """The port's rule (exact float equality, else 0): what emotic_context.evaluation.equal_pr_threshold fixes."""
+    precision, recall, thresholds = precision_recall_curve(np.asarray(y_true) > 0.5, scores)
+    for k in range(len(thresholds)):
+        if precision[k] == recall[k]:
+            return float(thresholds[k])
+    return 0.0

@@ -48,7 +48,7 @@ def test_generator_never_touches_a_users_folder(package, tmp_path):
 
 def test_data_kind_comes_from_the_data(tmp_path):
     """A generator's marker (in the data folder or a few above) makes data demo; 'real' on it is refused."""
-    from shared_utils.io import DEMO_MARKER, resolve_data_kind
+    from shared_utils.files import DEMO_MARKER, resolve_data_kind
 
     real = tmp_path / "real" / "fer2013"
     real.mkdir(parents=True)

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from helpers.hooks import hook_count
 from PIL import Image
 from torch import nn
 
 from shared_utils import plotting
-from shared_utils.gradcam import CamExplainer, hook_count, preset_target_layers
+from shared_utils.gradcam import CamExplainer, preset_target_layers
 
 
 class FrameClassifier(nn.Module):
@@ -71,8 +72,8 @@ def test_cam_points_at_the_evidence():
 def test_presets_and_unknown_method():
     mobilenet = torchvision.models.mobilenet_v2()
     assert preset_target_layers(mobilenet, "mobilenet_v2") == [mobilenet.features[-1]]
-    fcn = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=1)
-    assert preset_target_layers(fcn, "fcn") == [fcn.backbone.layer4[-1]]
+    resnet = torchvision.models.resnet18()
+    assert preset_target_layers(resnet, "resnet") == [resnet.layer4[-1]]
     with pytest.raises(ValueError, match="unknown CAM method"):
         CamExplainer(nn.Linear(2, 2), [], method="scorecam")
     with pytest.raises(ValueError, match="no Grad-CAM target-layer preset"):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shared_utils import report
-from shared_utils.io import read_image, require_path
+from shared_utils.files import read_image, require_path
 from shared_utils.results import REQUIRED_FIELDS, load_results, write_results
 from shared_utils.runs import (
     LAST_CHECKPOINT,
@@ -242,3 +242,17 @@ def test_truncated_jpeg_is_refused_naming_the_file(tmp_path):
         assert read_image(whole, "RGB", decoder).shape == (64, 64, 3)
         with pytest.raises(SystemExit, match=f"cannot read image {cut}"):
             read_image(cut, "RGB", decoder)
+
+
+def test_config_base_files_state_only_what_differs(tmp_path):
+    from shared_utils.runs import load_config_file
+
+    (tmp_path / "base.yaml").write_text("lr: 0.1\nepochs: 80\narch: se_resnet18\n")
+    (tmp_path / "child.yaml").write_text("_base_: base.yaml\narch: cnn\n")
+    assert load_config_file(tmp_path / "child.yaml") == {"lr": 0.1, "epochs": 80, "arch": "cnn"}
+    (tmp_path / "loop.yaml").write_text("_base_: loop.yaml\nlr: 1\n")
+    with pytest.raises(SystemExit, match="_base_ files include each other"):
+        load_config_file(tmp_path / "loop.yaml")
+    (tmp_path / "orphan.yaml").write_text("_base_: missing.yaml\n")
+    with pytest.raises(SystemExit, match="missing.yaml does not exist"):
+        load_config_file(tmp_path / "orphan.yaml")

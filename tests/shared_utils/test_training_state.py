@@ -1,6 +1,5 @@
 """Resume exactness, crash-safe checkpoints and DDP equivalence, on CPU."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -9,22 +8,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import toy_training as toy
 from torch.utils.data import DataLoader, DistributedSampler
 
-from shared_utils.checkpoint import (
-    atomic_write,
-    load_checkpoint,
-    restore_training_state,
-    save_checkpoint,
-    training_state,
-)
+from shared_utils.checkpoint import load_checkpoint, restore_training_state, save_checkpoint, training_state
 from shared_utils.engine import train_one_epoch
+from shared_utils.files import atomic_write
 from shared_utils.runtime import Runtime, seed_everything
 
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("toy_training", HERE / "toy_training.py")
-toy = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(toy)
+TOY_SCRIPT = Path(toy.__file__)
 
 
 def _train(epochs, rt, model, optimizer, scheduler, loader, start=0):
@@ -98,7 +90,7 @@ def test_killed_writer_leaves_no_partial_file_under_final_name(tmp_path):
     save_checkpoint(path, {"epoch": 1})
     script = textwrap.dedent(f"""
         import os
-        from shared_utils.checkpoint import atomic_write
+        from shared_utils.files import atomic_write
         def write(handle):
             handle.write(b"x" * 1000)
             handle.flush()
@@ -119,6 +111,26 @@ def test_unreadable_checkpoint_is_a_one_line_error(tmp_path):
         load_checkpoint(bad)
     with pytest.raises(SystemExit, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(SystemExit, match=r"list\.pt: holds a list, not a checkpoint"):
+        load_checkpoint(tmp_path / "list.pt")
+
+
+def test_ctrl_c_is_one_line_naming_epoch_step_and_resume():
+    rt, model, optimizer, _, loader = _fresh()
+
+    def interrupted_after_three(batches):
+        for step, batch in enumerate(batches):
+            if step == 3:
+                raise KeyboardInterrupt
+            yield batch
+
+    before = _weights(model).clone()
+    with pytest.raises(SystemExit) as exit_info:
+        train_one_epoch(model, interrupted_after_three(loader), optimizer, toy.loss_fn, rt, epoch=4)
+    assert str(exit_info.value) == ("interrupted in epoch 5 after 3 step(s): the run folder holds the last finished "
+                                    "epoch; the same command with --resume continues from there")
+    assert not torch.equal(before, _weights(model))  # the three steps before the interrupt did train
 
 
 def test_two_process_ddp_matches_one_process(tmp_path):
@@ -128,7 +140,7 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     env["OMP_NUM_THREADS"] = "1"
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(HERE / "toy_training.py"), str(out)],
+         str(TOY_SCRIPT), str(out)],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,10 +1,78 @@
-"""Reading inputs with errors a person can act on: the path and the problem, in one line."""
+"""Files in and out: inputs read with errors a person can act on (the path and the problem, in one line), outputs
+written atomically (never half-written under the final name), demo-or-real data told apart by one marker file."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_folder(folder: str | Path) -> Path:
+    """``mkdir -p`` whose failure is one line naming what is in the way (a file where a folder should be)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), folder)
+        raise SystemExit(f"error: cannot create folder {folder}: {blocking} is a file, not a folder") from None
+    except PermissionError:
+        raise SystemExit(f"error: cannot create folder {folder}: permission denied") from None
+    return folder
+
+
+def atomic_write(path: str | Path, write_fn) -> None:
+    """Call ``write_fn(file_object)`` on a temporary file beside ``path``, fsync it, then rename.
+
+    If anything fails (or the process dies) midway, ``path`` still holds its previous content and
+    the temporary file is removed (or, after a hard kill, left under a ``.tmp`` name, never ``path``).
+    """
+    path = Path(path)
+    make_folder(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual file mode
+        with os.fdopen(fd, "wb") as handle:
+            write_fn(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """:func:`atomic_write` for text (UTF-8): CSV, JSON, YAML, Markdown."""
+    data = text.encode()
+    atomic_write(path, lambda handle: handle.write(data))
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows) -> None:
+    """A header row and data rows written as one CSV file, atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
 
 
 def require_path(path: str | Path, what: str, hint: str = "", kind: str = "any") -> Path:
@@ -66,6 +134,9 @@ def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.
 
 
 DEMO_MARKER = "DEMO_DATA.txt"
+# A `reproduce` output folder holds this: its runs were made by a reproduction and may be replaced by the next one;
+# a folder without it (a user's runs) is never written into by a reproduction.
+REPRODUCE_MARKER = "REPRODUCE_RUNS.txt"
 DATA_KINDS = ("auto", "real", "demo")
 DATA_KIND_HELP = "auto: demo if the data (or a folder up to 3 above) holds DEMO_DATA.txt, else real; in results.json"
 
@@ -97,7 +168,23 @@ def claim_output_folder(folder: str | Path, what: str, marker: str = DEMO_MARKER
     if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).is_file():
         raise SystemExit(f"error: {folder} is not empty and was not made by {what} (no {marker}); it is left "
                          "untouched: give an empty or new folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     if not (folder / marker).is_file():
         (folder / marker).write_text(f"made by {what} (in progress)\n")
     return folder
+
+
+@contextlib.contextmanager
+def claimed_output_folder(folder: str | Path, what: str, marker: str = DEMO_MARKER):
+    """:func:`claim_output_folder` for a block of work: if the block fails (a bad option, missing weights) while
+    the folder this call created holds nothing but the marker, the folder goes again, so a refused command leaves
+    nothing behind."""
+    folder = Path(folder)
+    created = not folder.exists()
+    claim_output_folder(folder, what, marker)
+    try:
+        yield folder
+    except BaseException:
+        if created and [entry.name for entry in folder.iterdir()] == [marker]:
+            shutil.rmtree(folder)
+        raise

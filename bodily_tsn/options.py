@@ -1,0 +1,102 @@
+"""The command line of ``train_EmoReact.py``, in a module of its own: ``cam.py`` reads it to fill in options that an
+older run's args.yaml does not hold, and a script never imports another script."""
+
+from __future__ import annotations
+
+import argparse
+
+from bodily_tsn.dataset import INPUTS, MISSING_BOX, PACKAGE_DIR
+from bodily_tsn.model import ARCHS, SHIFT_PLACES
+from shared_utils.cli import (
+    ArgumentParser,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+from shared_utils.runs import add_run_args
+from shared_utils.runtime import add_runtime_args
+
+REPO_ROOT = PACKAGE_DIR.parent
+DEFAULT_DATA_ROOT = REPO_ROOT / "data" / "EmoReact"
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = ArgumentParser(description="TSN / TSM bodily expression recognition on EmoReact",
+                                     add_help=add_help)
+    parser.add_argument("-c", "--config", default=None, help="JSON/YAML recipe whose values replace the defaults "
+                        "(EmoReact/config.json holds the paper's)")
+    # The original's options.
+    parser.add_argument("--input", default="face", choices=INPUTS, help="which crops the model sees")
+    parser.add_argument("--mask", action="store_true",
+                        help="read the authors' masked-face frames (Data_mask/..., as the original)")
+    parser.add_argument("--draw_mask", action="store_true",
+                        help="draw a surgical mask from the OpenFace landmarks on the frames read (for mp4 input)")
+    parser.add_argument("--num_segments", type=positive_int, default=5,
+                        help="TSN segments (frames) per clip (original default 5; its README table used 3)")
+    parser.add_argument("--arch", default="resnet50", choices=ARCHS)
+    parser.add_argument("--shift", action="store_true", help="TSM temporal shift in every residual block")
+    parser.add_argument("--shift_div", type=positive_int, default=8, help="shift 1/shift_div of the channels each way")
+    parser.add_argument("--shift_place", default="blockres", choices=SHIFT_PLACES,
+                        help="blockres: residual branch only; block: the block input (identity path too)")
+    parser.add_argument("--dropout", "--do", type=probability, default=0.5,
+                        help="dropout before the head: recorded but, as in the original, not applied "
+                             "(its TSN never builds the layer) unless --apply_dropout")
+    parser.add_argument("--apply_dropout", action="store_true", help="apply --dropout before the head")
+    parser.add_argument("--head_init", default="default", choices=["default", "normal"],
+                        help="head init: PyTorch's default Linear init (the original) or TSN's N(0, 0.001)")
+    parser.add_argument("--no_partialbn", "--npb", action="store_true", help="let every BatchNorm learn")
+    parser.add_argument("--valence", action="store_true", help="also regress valence (MSE, scaled to [-1, 1])")
+    parser.add_argument("--valence_weight", type=nonnegative_float, default=1.0)
+    parser.add_argument("--separate_trunks", action="store_true",
+                        help="fusion: one trunk per stream (default: one shared by face and body, as the original)")
+    parser.add_argument("--pretrained", default="affectnet", metavar="NAME|PATH",
+                        help="affectnet (default, as the original: its AffectNet-trained file for --arch/--shift, "
+                             "from the weights cache; see python -m shared_utils.weights list), none (random "
+                             "init), or a file: the original's AffectNet files or torchvision's state_dict")
+    # Optimisation (the original's defaults).
+    parser.add_argument("-b", "--batch-size", type=positive_int, default=8)
+    parser.add_argument("--lr", "--learning-rate", type=positive_float, default=0.01)
+    parser.add_argument("--momentum", type=nonnegative_float, default=0.9)
+    parser.add_argument("--weight-decay", "--wd", type=nonnegative_float, default=5e-4)
+    parser.add_argument("--clip-gradient", "--gd", type=positive_float, default=None, help="gradient norm clipping")
+    parser.add_argument("--epochs", type=positive_int, default=12, help="the original's EmoReact/config.json: 12")
+    parser.add_argument("--lr_steps", type=positive_int, nargs="+", default=[20, 40],
+                        help="MultiStepLR milestones (the original's [20, 40]: never reached in 12 epochs)")
+    parser.add_argument("--lr_gamma", type=positive_float, default=0.1)
+    parser.add_argument("--early_stop", type=nonnegative_int, default=100,
+                        help="epochs without val improvement before stopping")
+    parser.add_argument("--crop_size", type=positive_int, default=224)
+    parser.add_argument("--scale_size", type=positive_int, default=256,
+                        help="training: squash to this, then random crop")
+    # Data.
+    parser.add_argument("--data_root", default=str(DEFAULT_DATA_ROOT),
+                        help="EmoReact folder (Data/AllVideos, Holistic)")
+    parser.add_argument("--split_dir", default=None,
+                        help="folder with train/val/test.csv (default: DATA_ROOT if it has them, else the package's)")
+    parser.add_argument("--source", default="auto", choices=["auto", "original", "mp4"],
+                        help="frames: the original's extracted ones (DATA_ROOT/Data{_mask}/{Train,Validation,Test}"
+                             "{_mask}/<stem>{_mask}_frames_full/), decoded from the mp4, or auto (the original's "
+                             "when present)")
+    parser.add_argument("--frames_dir", default=None,
+                        help="read frames from <dir>/<stem>/%%06d.jpg (tools.vid2img_emoreact) instead")
+    parser.add_argument("--holistic_dir", default=None,
+                        help="MediaPipe Holistic <stem>_hol.txt files (default DATA_ROOT/Holistic)")
+    parser.add_argument("--missing_box", default="frame", choices=MISSING_BOX,
+                        help="a frame without landmarks: the whole frame (the original) or the nearest "
+                             "detected frame's box")
+    parser.add_argument("--skip_bad", action="store_true", help="skip clips with bad input (counted), do not fail")
+    parser.add_argument("--limit_clips", type=positive_int, default=None,
+                        help="use only the first N clips of each split")
+    parser.add_argument("--test_only", action="store_true", help="score the run folder's best checkpoint on test")
+    add_run_args(parser, default_output=str(REPO_ROOT / "runs" / "bodily_tsn"))
+    parser.add_argument("--exp_name", dest="experiment", default=None, help="run folder name (alias of --experiment)")
+    parser.add_argument("-r", dest="resume_from", default=None, metavar="PATH",
+                        help="the original's --resume PATH: continue the run whose folder (or checkpoint) is PATH")
+    add_runtime_args(parser)
+    # The original's short options: -j/--workers, -d/--device (GPU indices such as 0 or 0,1 are accepted).
+    parser.add_argument("-j", dest="workers", type=nonnegative_int, default=argparse.SUPPRESS,
+                        help="alias of --workers")
+    parser.add_argument("-d", dest="device", default=argparse.SUPPRESS, help="alias of --device")
+    return parser

@@ -17,7 +17,7 @@ import numpy as np
 from emotionroi_ex import DATASET, PACKAGE
 from emotionroi_ex.baselines import BASELINES, make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
-from emotionroi_ex.evaluate import METRIC_NAMES, evaluate_map_function, fig6_indices, write_per_image_csv
+from emotionroi_ex.scoring import METRIC_NAMES, evaluate_map_function, fig6_indices, write_per_image_csv
 from shared_utils.cli import ArgumentParser
 from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.results import write_results

@@ -25,9 +25,9 @@ import yaml
 from PIL import Image, UnidentifiedImageError
 
 from emotionroi_ex import EMOTIONS
-from emotionroi_ex.evaluate import forward_map
 from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel
 from emotionroi_ex.presets import PairedEvalPreset
+from emotionroi_ex.scoring import forward_map
 from shared_utils.checkpoint import load_model_weights
 from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int, probability
 from shared_utils.files import atomic_write, pil_convert

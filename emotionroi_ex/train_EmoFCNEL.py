@@ -16,18 +16,17 @@ The re-implementation found the label barely changes the map.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
 from emotionroi_ex import EMOTIONS
-from emotionroi_ex.evaluate import score_map
-from emotionroi_ex.fcnel_train import add_common_args, predict_one, run
+from emotionroi_ex.map_training import add_common_args, predict_one, run
+from emotionroi_ex.scoring import score_map
 from shared_utils import plotting
 from shared_utils.cli import ArgumentParser, positive_int
-from shared_utils.files import atomic_write_csv, atomic_write_text
+from shared_utils.files import atomic_write_csv
 from shared_utils.runs import parse_args_with_config
-from shared_utils.runtime import get_logger, progress
+from shared_utils.runtime import progress
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -66,33 +65,33 @@ def label_sensitivity(model, test_set, rt, max_images: int | None = None):
     return diff, mae_by_label
 
 
-def main(args):
-    run_dir, model, rt, test_set = run(args, conditioned=True)
-    if rt.is_main:
-        log = get_logger(run_dir, True)
-        diff, mae_by_label = label_sensitivity(model, test_set, rt, args.sensitivity_images)
-        plotting.plot_matrix(diff, EMOTIONS, EMOTIONS, run_dir / "label_sensitivity.png",
+def sensitivity_metrics(sensitivity_images: int | None):
+    """The EmoFCNEL analysis added to results.json: how much the map moves with the label given, and the MAE with
+    the true label against a wrong one (plots and a CSV in the output folder)."""
+    def analyse(model, test_set, rt, out_dir, log) -> dict:
+        diff, mae_by_label = label_sensitivity(model, test_set, rt, sensitivity_images)
+        plotting.plot_matrix(diff, EMOTIONS, EMOTIONS, out_dir / "label_sensitivity.png",
                              "mean |map(label i) - map(label j)| on test images", fmt=".3f")
-        plotting.plot_matrix(mae_by_label, EMOTIONS, EMOTIONS, run_dir / "mae_by_given_label.png",
+        plotting.plot_matrix(mae_by_label, EMOTIONS, EMOTIONS, out_dir / "mae_by_given_label.png",
                              "test MAE: rows true emotion, columns label given", fmt=".3f")
-        atomic_write_csv(run_dir / "label_sensitivity.csv", ["label", *EMOTIONS],
+        atomic_write_csv(out_dir / "label_sensitivity.csv", ["label", *EMOTIONS],
                          [[EMOTIONS[a], *(f"{v:.6f}" for v in diff[a])] for a in range(len(EMOTIONS))])
         off_diag = diff[~np.eye(len(EMOTIONS), dtype=bool)]
         valid = ~np.isnan(mae_by_label).any(axis=1)
         true_mae = float(np.mean(np.diag(mae_by_label)[valid]))
         wrong_mae = float(np.mean(mae_by_label[valid][~np.eye(len(EMOTIONS), dtype=bool)[valid]]))
-        # add the analysis to results.json written by run()
-        path = run_dir / "results.json"
-        record = json.loads(path.read_text())
-        record["metrics"].update({"label_sensitivity_mean": float(off_diag.mean()),
-                                  "label_sensitivity_max": float(off_diag.max()),
-                                  "mae_true_label": true_mae, "mae_wrong_label": wrong_mae})
-        text = json.dumps(record, indent=2) + "\n"
-        atomic_write_text(path, text)
         log.info(f"label sensitivity: mean |map difference| between labels {off_diag.mean():.4f} "
                  f"(max {off_diag.max():.4f}); MAE with true label {true_mae:.4f}, with a wrong label {wrong_mae:.4f}")
+        return {"label_sensitivity_mean": float(off_diag.mean()), "label_sensitivity_max": float(off_diag.max()),
+                "mae_true_label": true_mae, "mae_wrong_label": wrong_mae}
+
+    return analyse
+
+
+def main(args):
+    out_dir, _, rt, _, _ = run(args, conditioned=True, extra_metrics=sensitivity_metrics(args.sensitivity_images))
     rt.close()
-    return run_dir
+    return out_dir
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from emotionroi_ex.fcnel_train import add_common_args, run
+from emotionroi_ex.map_training import add_common_args, run
 from shared_utils.cli import ArgumentParser
 from shared_utils.runs import parse_args_with_config
 
@@ -25,7 +25,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def main(args):
-    run_dir, _, rt, _ = run(args, conditioned=False)
+    run_dir, _, rt, _, _ = run(args, conditioned=False)
     rt.close()
     return run_dir
 

@@ -22,8 +22,8 @@ from torch.utils.data import Subset
 
 from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
 from emotionroi_ex.dataset import EmotionROI
-from emotionroi_ex.fcnel_train import build_optimizer
 from emotionroi_ex.model import BACKBONES, build_map_classifier
+from emotionroi_ex.optimization import build_optimizer
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
 from shared_utils import weights as registry

@@ -47,7 +47,7 @@ from shared_utils.cli import (
     positive_int,
     probability,
 )
-from shared_utils.engine import train_one_epoch
+from shared_utils.engine import train_one_epoch, weight_decay_groups
 from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
 from shared_utils.recorder import RunRecorder
 from shared_utils.results import Stopwatch
@@ -154,10 +154,7 @@ def make_loss_fn(preset: ClassificationPresetTrain, label_smoothing: float, soft
 
 def build_optimizer(args, model):
     # No weight decay on BatchNorm and biases (standard for ResNets; decaying them only hurts).
-    decay, no_decay = [], []
-    for param in model.parameters():
-        (no_decay if param.ndim <= 1 else decay).append(param)
-    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = weight_decay_groups(model, args.weight_decay)
     if args.opt == "sgd":
         return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov and args.momentum > 0)
     return torch.optim.AdamW(groups, lr=args.lr)

@@ -100,3 +100,16 @@ def collect_predictions(
         merged = torch.cat(values, dim=0)
         result[key] = all_gather_cat(merged).cpu()
     return result
+
+
+def weight_decay_groups(model: torch.nn.Module, weight_decay: float,
+                        no_decay: Callable[[str, torch.nn.Parameter], bool] = lambda name, p: p.ndim <= 1,
+                        ) -> list[dict]:
+    """Optimizer parameter groups: trainable parameters with ``weight_decay``, and those ``no_decay(name, param)``
+    picks (by default every 1-D one: BatchNorm weights and biases, biases) without; empty groups are left out."""
+    decay, keep = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (keep if no_decay(name, param) else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
+    return [group for group in groups if group["params"]]

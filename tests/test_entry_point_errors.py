@@ -79,6 +79,7 @@ CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")  # runpy re-running a module
 @pytest.mark.parametrize("module,argv,expected", CASES, ids=[f"{m}:{' '.join(a)}" for m, a, _ in CASES])
 def test_mistake_is_one_line_and_touches_nothing(module, argv, expected, workspace, capsys, monkeypatch):
     root, fer = workspace["root"], workspace["fer"]

@@ -4,8 +4,8 @@ import torch
 import torchvision
 
 from emotionroi_ex.baselines import MeanMapBaseline, center_bias, objectness, spectral_residual
-from emotionroi_ex.evaluate import score_map, summarize
 from emotionroi_ex.model import EmoFCNEL, build_fcnel, build_map_classifier, euclidean_loss
+from emotionroi_ex.scoring import score_map, summarize
 
 
 @pytest.mark.parametrize("arch,backbone", [("fcn32s", "alexnet"), ("fcn32s", "resnet50"), ("fcn_resnet50", "resnet50")])

@@ -10,7 +10,7 @@ from PIL import Image
 
 import emotionroi_ex
 from emotionroi_ex import EMOTIONS
-from emotionroi_ex.evaluate import score_map
+from emotionroi_ex.scoring import score_map
 from shared_utils.metrics import normalize_map, stimuli_map_mae
 
 # The printed values have three decimals: a printed 0.150 stands for [0.1495, 0.1505).

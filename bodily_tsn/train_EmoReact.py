@@ -206,10 +206,7 @@ def main(args) -> dict:
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=args.lr_steps, gamma=args.lr_gamma)
         recorder = RunRecorder(run_dir, BestTracker("val_roc_auc_micro", "max", patience=args.early_stop), rt)
         tracker = recorder.tracker
-        start_epoch = 0
-        if args.resume:
-            start_epoch, _ = recorder.resume(model, optimizer, scheduler)
-            log.info("resumed after epoch %d (best val micro AUC %s)", start_epoch, tracker.best)
+        start_epoch, _ = recorder.start(args.resume, model, optimizer, scheduler, log)
         loss_fn = make_loss_fn(args)
         for epoch in range(start_epoch, args.epochs):
             if tracker.should_stop:

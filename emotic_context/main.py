@@ -245,10 +245,7 @@ def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
                        drop_last=args.drop_last and len(train_set) > args.batch_size)
     recorder = RunRecorder(run_dir, BestTracker({"val_map": "val_mAP_percent", "val_loss": "val_loss"}.get(
         args.select_by, "epoch"), mode="min" if args.select_by == "val_loss" else "max"), rt)
-    start_epoch = 0
-    if args.resume:
-        start_epoch, _ = recorder.resume(model, optimizer, scheduler)
-        log.info(f"resumed after epoch {start_epoch}")
+    start_epoch, _ = recorder.start(args.resume, model, optimizer, scheduler, log)
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(loader, epoch)
         stats = train_one_epoch(model, loader, optimizer, loss_fn, rt, epoch)

@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from emotionroi_ex import EMOTIONS
-from shared_utils.files import pil_convert
+from shared_utils.files import open_image
 
 SPLIT_FILES = {"train": "training.txt", "training": "training.txt", "test": "testing.txt", "testing": "testing.txt"}
 
@@ -89,19 +89,11 @@ def image_size(path: Path) -> tuple[int, int]:
 
 
 def load_rgb(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as img:
-            return pil_convert(img, "RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        _fail(path, f"not a readable image ({exc})")
+    return open_image(path, "RGB")
 
 
 def load_map(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as img:
-            return pil_convert(img, "L")
-    except (UnidentifiedImageError, OSError) as exc:
-        _fail(path, f"not a readable map ({exc})")
+    return open_image(path, "L", what="stimuli map")
 
 
 class EmotionROI(Dataset):

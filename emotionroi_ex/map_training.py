@@ -186,10 +186,7 @@ def train_maps(args, model, rt, run_dir: Path, log, conditioned: bool, train_set
     train_loader = rt.loader(train_set, args.batch_size, train=True, num_workers=args.workers, drop_last=False)
     val_loader = rt.loader(val_set, 1, train=False, num_workers=args.workers) if val_set is not None else None
     recorder = RunRecorder(run_dir, BestTracker("val_mae", mode="min"), rt)
-    start_epoch = 0
-    if args.resume:
-        start_epoch, _ = recorder.resume(model, optimizer, scheduler)
-        log.info(f"resumed after epoch {start_epoch}")
+    start_epoch, _ = recorder.start(args.resume, model, optimizer, scheduler, log)
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(train_loader, epoch)
         stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,

@@ -122,7 +122,7 @@ def main(args):
     eval_loader = lambda ds: rt.loader(ds, eval_batch, train=False, num_workers=args.workers)  # noqa: E731
     val_loader = eval_loader(Subset(train_eval, val_idx)) if val_idx else None
     recorder = RunRecorder(run_dir, BestTracker("val_accuracy", mode="max"), rt)
-    start_epoch = recorder.resume(model, optimizer, scheduler)[0] if args.resume else 0
+    start_epoch, _ = recorder.start(args.resume, model, optimizer, scheduler, log)
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(train_loader, epoch)
         row = {"epoch": epoch + 1, **train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,

@@ -280,15 +280,11 @@ def main(args: argparse.Namespace) -> dict | None:
     loss_fn = make_loss_fn(train_preset, args.label_smoothing, args.soft_targets)
     recorder = RunRecorder(run_dir, BestTracker("val_accuracy", "max", args.patience), rt)
     tracker = recorder.tracker
-    start_epoch, elapsed_before = 0, 0.0
-    if args.resume:
-        start_epoch, extra = recorder.resume(model, optimizer, scheduler)
-        elapsed_before = float(extra.get("elapsed_seconds", 0.0))
-        log.info("resumed %s after epoch %d (best val accuracy %.4f)", run_dir, start_epoch, tracker.best)
+    start_epoch, extra = recorder.start(args.resume, model, optimizer, scheduler, log)
 
     train_counts = train_split.class_counts(num_classes).tolist()
-    clock.start(elapsed_before)
-    elapsed = elapsed_before
+    clock.start(float(extra.get("elapsed_seconds", 0.0)))  # the training time before a resume counts
+    elapsed = clock.elapsed()
     for epoch in range(start_epoch, args.epochs):
         rt.set_epoch(train_loader, epoch)
         epoch_start = time.perf_counter()

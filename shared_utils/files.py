@@ -122,15 +122,21 @@ def read_image(path: str | Path, mode: str = "RGB", decoder: str = "pil") -> np.
         if image is None:
             raise SystemExit(f"error: cannot read image {path}: OpenCV could not decode it")
         return image if mode == "L" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.asarray(open_image(path, mode))
+
+
+def open_image(path: str | Path, mode: str = "RGB", what: str = "image"):
+    """A decoded PIL image in ``mode`` (16-bit kept, see :func:`pil_convert`); a missing or unreadable file is one
+    line naming it (``what``: image, map, ...)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            return np.asarray(pil_convert(image, mode))
+            return pil_convert(image, mode)
     except FileNotFoundError:
-        raise SystemExit(f"error: image {path} does not exist") from None
+        raise SystemExit(f"error: {what} {path} does not exist") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise SystemExit(f"error: cannot read image {path}: {type(exc).__name__}: {exc}") from None
+        raise SystemExit(f"error: cannot read {what} {path}: {type(exc).__name__}: {exc}") from None
 
 
 DEMO_MARKER = "DEMO_DATA.txt"

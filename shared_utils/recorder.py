@@ -1,7 +1,7 @@
 """The epoch bookkeeping every trainer shares, in one object (the idea of timm's ``CheckpointSaver``).
 
     recorder = RunRecorder(run_dir, BestTracker("val_accuracy", "max", patience), rt)
-    start_epoch, extra = recorder.resume(model, optimizer, scheduler) if args.resume else (0, {})
+    start_epoch, extra = recorder.start(args.resume, model, optimizer, scheduler, log)
     for epoch in range(start_epoch, args.epochs):
         ...
         improved = recorder.end_epoch(epoch + 1, row, val_accuracy, model, optimizer, scheduler, extra)
@@ -42,6 +42,16 @@ class RunRecorder:
         if extra.get("tracker"):
             self.tracker.load_state_dict(extra["tracker"])
         self.summary.truncate(start_epoch)
+        return start_epoch, extra
+
+    def start(self, resume: bool, model: torch.nn.Module, optimizer, scheduler, log=None) -> tuple[int, dict]:
+        """(0, {}) for a new run; with ``resume``, :meth:`resume` (logged)."""
+        if not resume:
+            return 0, {}
+        start_epoch, extra = self.resume(model, optimizer, scheduler)
+        if log is not None:
+            best = "" if self.tracker.best is None else f" (best {self.tracker.metric} {self.tracker.best:.4g})"
+            log.info(f"resumed {self.run_dir} after epoch {start_epoch}{best}")
         return start_epoch, extra
 
     def end_epoch(self, epoch: int, row: dict[str, Any], value: float, model: torch.nn.Module, optimizer,

@@ -49,3 +49,32 @@ def decode_all(path: Path):
         stream.thread_type = "AUTO"
         for frame in container.decode(stream):
             yield frame.to_ndarray(format="rgb24")
+
+
+def each_clip(data_root, out: Path, verb: str, make_folder_fn, bad_errors: tuple, skip_bad: bool,
+              show_progress: bool) -> dict:
+    """Run ``make_folder_fn(video, folder)`` for every EmoReact clip whose ``out/<stem>`` is not done yet; a clip
+    raising one of ``bad_errors`` stops the run in one line, or with ``skip_bad`` is counted and skipped.
+    Returns ``{verb: n, "skipped_done": n, "bad": n}``."""
+    from bodily_tsn.dataset import VIDEO_SUBDIR, check_data_root
+    from shared_utils.runtime import progress
+
+    root = check_data_root(data_root)
+    videos = sorted((root / VIDEO_SUBDIR).glob("*.mp4"))
+    if not videos:
+        raise SystemExit(f"error: {root / VIDEO_SUBDIR}: no .mp4 clips")
+    counts = {verb: 0, "skipped_done": 0, "bad": 0}
+    for video in progress(videos, desc=verb, enabled=show_progress):
+        folder = Path(out) / video.stem
+        if is_done(folder):
+            counts["skipped_done"] += 1
+            continue
+        try:
+            make_folder_fn(video, folder)
+        except bad_errors as exc:
+            if not skip_bad:
+                raise SystemExit(f"error: {video.name}: {exc} (pass --skip_bad to skip such clips)") from None
+            counts["bad"] += 1
+            continue
+        counts[verb] += 1
+    return counts

@@ -20,9 +20,9 @@ from PIL import Image
 
 from bodily_tsn.dataset import VIDEO_SUBDIR, BadClipError, check_data_root, nearest_detected, read_openface
 from bodily_tsn.masking import draw_surgical_mask
-from bodily_tsn.tools.frames import decode_all, is_done, write_frame_folder
+from bodily_tsn.tools.frames import decode_all, each_clip, write_frame_folder
 from shared_utils.cli import ArgumentParser
-from shared_utils.runtime import LOGGER_NAME, progress
+from shared_utils.runtime import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -57,26 +57,12 @@ def mask_clip(video: Path, csv_path: Path, frames_dir: Path | None, folder: Path
 
 def build_masked(data_root, out, frames_dir=None, skip_bad=False, show_progress=True) -> dict:
     root = check_data_root(data_root)
-    videos = sorted((root / VIDEO_SUBDIR).glob("*.mp4"))
-    if not videos:
-        raise SystemExit(f"error: {root / VIDEO_SUBDIR}: no .mp4 clips")
-    out, frames_dir = Path(out), Path(frames_dir) if frames_dir else None
-    counts = {"masked": 0, "skipped_done": 0, "bad": 0}
-    for video in progress(videos, desc="mask faces", enabled=show_progress):
-        folder = out / video.stem
-        if is_done(folder):
-            counts["skipped_done"] += 1
-            continue
-        csv_path = root / VIDEO_SUBDIR / f"{video.name}_openface" / f"{video.stem}.csv"
-        try:
-            mask_clip(video, csv_path, frames_dir, folder)
-        except BadClipError as exc:
-            if not skip_bad:
-                raise SystemExit(f"error: {exc} (pass --skip_bad to skip such clips)") from None
-            counts["bad"] += 1
-            continue
-        counts["masked"] += 1
-    return counts
+    frames_dir = Path(frames_dir) if frames_dir else None
+
+    def mask_one(video: Path, folder: Path) -> None:
+        mask_clip(video, root / VIDEO_SUBDIR / f"{video.name}_openface" / f"{video.stem}.csv", frames_dir, folder)
+
+    return each_clip(root, out, "masked", mask_one, (BadClipError,), skip_bad, show_progress)
 
 
 def main(argv=None) -> None:

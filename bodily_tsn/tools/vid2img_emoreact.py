@@ -12,35 +12,16 @@ from pathlib import Path
 
 import av
 
-from bodily_tsn.dataset import VIDEO_SUBDIR, check_data_root
-from bodily_tsn.tools.frames import decode_all, is_done, write_frame_folder
+from bodily_tsn.tools.frames import decode_all, each_clip, write_frame_folder
 from shared_utils.cli import ArgumentParser
-from shared_utils.runtime import progress
 
 
 def extract(data_root: str | Path, out: str | Path, skip_bad: bool = False, show_progress: bool = True) -> dict:
-    root = check_data_root(data_root)
-    videos = sorted((root / VIDEO_SUBDIR).glob("*.mp4"))
-    if not videos:
-        raise SystemExit(f"error: {root / VIDEO_SUBDIR}: no .mp4 clips")
-    out = Path(out)
-    counts = {"extracted": 0, "skipped_done": 0, "bad": 0}
-    for video in progress(videos, desc="vid2img", enabled=show_progress):
-        folder = out / video.stem
-        if is_done(folder):
-            counts["skipped_done"] += 1
-            continue
-        try:
-            written = write_frame_folder(folder, decode_all(video))
-            if written == 0:
-                raise av.error.InvalidDataError(0, "no frames")
-        except av.error.FFmpegError as exc:
-            if not skip_bad:
-                raise SystemExit(f"error: {video}: cannot decode ({exc}); pass --skip_bad to skip it") from None
-            counts["bad"] += 1
-            continue
-        counts["extracted"] += 1
-    return counts
+    def extract_one(video: Path, folder: Path) -> None:
+        if write_frame_folder(folder, decode_all(video)) == 0:
+            raise av.error.InvalidDataError(0, "no frames")
+
+    return each_clip(data_root, out, "extracted", extract_one, (av.error.FFmpegError,), skip_bad, show_progress)
 
 
 def main(argv=None) -> None:

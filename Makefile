@@ -7,7 +7,7 @@ RUNS ?= runs/reproduce  # the reproductions' own folder: a user's runs (runs/<pa
 PACKAGES := fer_seresnet emotic_context bodily_tsn emotionroi_ex
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint reproduce-all report clean-runs bench gpu-check
+.PHONY: setup test lint reproduce-all report clean-runs bench gpu-check demo
 
 setup: $(STAMP)
 
@@ -36,6 +36,11 @@ reproduce-all: setup
 	done; \
 	$(PY) -m shared_utils.report $(RUNS); \
 	echo "reproduce-all took $$(( $$(date +%s) - start )) s; summary in $(RUNS)/RESULTS.md"
+
+# The faces page (fer_seresnet/app.py) with the shipped FER2013 model, on http://127.0.0.1:7860 (or the next free
+# port), offline. Other pages: python -m emotic_context.app / emotionroi_ex.app / bodily_tsn.app --checkpoint FILE.
+demo: setup
+	$(PY) -m fer_seresnet.app
 
 report: setup
 	$(PY) -m shared_utils.report $(RUNS)

@@ -18,6 +18,7 @@ import contextlib
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -134,6 +135,42 @@ def precision_rates(args) -> dict[str, float]:
     return result
 
 
+def page_latency(photos: list[str], rounds: int) -> dict[str, float]:
+    """Median seconds from upload to result of the faces page (``python -m fer_seresnet.app``, served in a
+    subprocess, called as a browser would through ``gradio_client``); the first call is reported apart."""
+    import numpy as np
+    from PIL import Image
+
+    from shared_utils.webapp import served
+
+    if len(photos) > 1:  # a 1920x1080 scene with one face per photo, side by side
+        canvas = Image.new("RGB", (1920, 1080), (128, 128, 128))
+        side = 1920 // len(photos)
+        for k, path in enumerate(photos):
+            with Image.open(path) as face:
+                face = face.convert("RGB")
+                face.thumbnail((side - 40, 1000))
+                canvas.paste(face, (k * side + (side - face.width) // 2, (1080 - face.height) // 2))
+        photo = Path(tempfile.mkdtemp(prefix="fer_page_bench_")) / "scene.jpg"
+        canvas.save(photo, quality=92)
+    else:
+        photo = Path(photos[0])
+    with Image.open(photo) as image:
+        width, height = image.size
+    with served("fer_seresnet.app") as url:
+        from gradio_client import Client, handle_file
+
+        client = Client(url, verbose=False)
+        seconds, faces = [], 0
+        for _ in range(rounds + 1):
+            start = time.perf_counter()
+            _, found, status = client.predict(handle_file(str(photo)), False, api_name="/predict_photo")
+            seconds.append(time.perf_counter() - start)
+            faces = len(found or [])
+    return {"width": width, "height": height, "faces": faces, "first_seconds": seconds[0],
+            "median_seconds": float(np.median(seconds[1:])), "runs_seconds": seconds[1:]}
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-path", default=None, help="FER2013 (csv or folders); default: demo data in a tmp dir")
@@ -147,10 +184,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", action="store_true",
                         help="compare fp32, bf16 autocast and channels_last instead of the input pipeline")
+    parser.add_argument("--page", nargs="+", default=None, metavar="PHOTO",
+                        help="time the faces page instead: upload to result for one photo through the served page "
+                             "(several photos are first pasted side by side on a 1920x1080 canvas)")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "steps", "rounds", "width", "crop_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.page:
+        result = page_latency(args.page, args.rounds)
+        print(f"faces page, {result['width']}x{result['height']} photo with {result['faces']} face(s): upload to "
+              f"result median {result['median_seconds']:.2f} s over {args.rounds} runs (first call "
+              f"{result['first_seconds']:.2f} s)")
+        return result
     if args.precision:
         result = precision_rates(args)
         print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps, "

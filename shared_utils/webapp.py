@@ -9,10 +9,14 @@ upload folder at a temporary folder that is removed when the process exits. ``la
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,3 +115,39 @@ def launch(blocks, args) -> None:
     blocks.queue(default_concurrency_limit=1).launch(
         server_name=args.host, server_port=port, share=False, max_file_size=MAX_UPLOAD, show_error=False,
         quiet=True, footer_links=["api"], ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False)
+
+
+@contextlib.contextmanager
+def served(module: str, *args: str, timeout: float = 120.0):
+    """``python -m <module> --port N ARGS`` (a page) in a subprocess; yields its URL once it answers, then stops
+    it. For the benchmarks and the tests, which talk to the page as a browser or ``gradio_client`` would."""
+    port = free_port("127.0.0.1", DEFAULT_PORT + 100)
+    env = {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1", "REPRO_NO_PROGRESS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(url):
+            if process.poll() is not None:
+                raise SystemExit(f"error: {module} exited with {process.returncode}:\n{process.stdout.read()}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"error: {module} did not answer on {url} within {timeout:.0f} s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -5,52 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
 def serve(module: str, *args: str, timeout: float = 120.0):
-    """``python -m <module> --port N ARGS`` in a subprocess; yields the page's URL once it answers; stopped after."""
-    port = free_port()
-    env = {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1", "REPRO_NO_PROGRESS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"{module} exited with {process.returncode}:\n{process.stdout.read()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{module} did not answer on {url} within {timeout:.0f} s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    from shared_utils.webapp import served
+
+    return served(module, *args, timeout=timeout)
 
 
 def chromium_or_skip() -> str:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 import emotic_context  # noqa: F401  (imports shared_utils before torchvision)
 from emotic_context.dataset import (
@@ -29,10 +28,7 @@ from emotic_context.dataset import (
     VAD_SCALE,
     EmoticCacheDataset,
     EmoticImageDataset,
-    black_out_person,
     clamp_bbox,
-    context_and_body,
-    normalized_box,
     read_port_csv,
     read_rgb,
 )
@@ -47,6 +43,7 @@ from emotic_context.evaluation import (
 )
 from emotic_context.losses import ContinuousLoss, DiscreteLoss
 from emotic_context.model import EmoticModel, model_from_checkpoint, resolve_weights
+from emotic_context.person import score_person
 from emotic_context.presets import stream_transforms
 from shared_utils import plotting
 from shared_utils.cli import ArgumentParser, nonnegative_float, positive_float, positive_int
@@ -346,7 +343,6 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
     model = rt.prepare_model(model).eval()
     thresholds_path = Path(args.thresholds) if args.thresholds else run_dir / THRESHOLDS_FILE
     thresholds = load_thresholds(thresholds_path)
-    context_tf, body_tf = stream_transforms(train=False)
     rows, port_lines, problems = [], [], 0
     image_dir = Path(args.image_dir) if args.image_dir else None
     for number, image_path, box, error in parse_inference_rows(list_path, image_dir):
@@ -366,13 +362,7 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
                 raise SystemExit(f"error: {message}")
             log.warning(message + " (skipped)")
             continue
-        context, body = context_and_body(image, clamped, arch["context_size"], arch["body_size"])
-        if arch["mask_body"]:
-            context = black_out_person(context, normalized_box(clamped, (width, height)))
-        with torch.no_grad(), rt.autocast():
-            cat, cont = model(rt.to_device(context_tf(Image.fromarray(context))[None]),
-                              rt.to_device(body_tf(Image.fromarray(body))[None]))
-        scores, vad = cat[0].float().cpu().numpy(), cont[0].float().cpu().numpy() * VAD_SCALE
+        scores, vad = score_person(model, arch, image, clamped, rt)
         chosen = [name for name, s, t in zip(CATEGORIES, scores, thresholds) if s > t]
         rows.append([number, str(image_path), *clamped, ";".join(chosen), *(f"{v:.3f}" for v in vad)])
         port_lines.append(" ".join([str(image_path), *chosen, *(f"{v:.4f}" for v in vad)]))

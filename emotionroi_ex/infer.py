@@ -121,6 +121,40 @@ def run_options(weights: Path) -> dict:
     return yaml.safe_load(path.read_text()) if path.is_file() else {}
 
 
+class MapPredictor:
+    """A trained FCNEL / EmoFCNEL (options from the run's args.yaml beside the checkpoint, ``overrides`` win):
+    ``maps(image, labels) -> {label: map in [0, 1] at the image's size}`` (label None for FCNEL)."""
+
+    def __init__(self, weights: str | Path, conditioned: bool | None = None, device: str = "auto", threads: int = 0,
+                 max_side: int | None = None, **overrides):
+        weights = Path(weights)
+        saved = {**run_options(weights), **{k: v for k, v in overrides.items() if v is not None}}
+        if conditioned is None:  # from the run: EmoFCNEL runs record their label embedding size
+            conditioned = "embed_dim" in saved
+        self.conditioned = conditioned
+        arch = saved.get("arch") or ("fcn_resnet50" if conditioned else "fcn32s")
+        backbone = saved.get("backbone") or ("resnet50" if conditioned else "alexnet")
+        self.device = Runtime.from_args(device, amp=False, threads=threads).device
+        if conditioned:
+            self.model = EmoFCNEL(arch, backbone, None, embed_dim=saved.get("embed_dim") or 6,
+                                  upsample=saved.get("upsample"))
+        else:
+            self.model = build_fcnel(arch, backbone, None, upsample=saved.get("upsample"))
+        load_model_weights(self.model, weights)
+        self.model.to(self.device).eval()
+        self.preset = PairedEvalPreset(max_side)
+
+    @torch.no_grad()
+    def maps(self, image: Image.Image, labels=(None,)) -> dict:
+        tensor, _ = self.preset(image, image.convert("L"))
+        out = {}
+        for label in labels:
+            label_t = None if label is None else torch.tensor([EMOTIONS.index(label)], device=self.device)
+            pred = forward_map(self.model, tensor[None].to(self.device), label_t, (image.height, image.width))
+            out[label] = np.clip(pred[0].cpu().numpy(), 0.0, 1.0)  # the ground truth's scale, as scored
+        return out
+
+
 def main(args, conditioned: bool) -> list[Path]:
     weights = Path(args.weights)
     out_root = Path(args.output)
@@ -130,30 +164,15 @@ def main(args, conditioned: bool) -> list[Path]:
         raise SystemExit(f"error: {out_root} is a file, not a folder")
     inputs = list_inputs(args.input)
     stems = output_stems([rel for _, rel in inputs])
-    saved = run_options(weights)
-    arch = args.arch or saved.get("arch") or ("fcn_resnet50" if conditioned else "fcn32s")
-    backbone = args.backbone or saved.get("backbone") or ("resnet50" if conditioned else "alexnet")
-    upsample = args.upsample or saved.get("upsample")
-    device = Runtime.from_args(args.device, amp=False, threads=args.threads).device
-    if conditioned:
-        model = EmoFCNEL(arch, backbone, None, embed_dim=args.embed_dim or saved.get("embed_dim", 6),
-                         upsample=upsample)
-    else:
-        model = build_fcnel(arch, backbone, None, upsample=upsample)
-    load_model_weights(model, weights)
-    model.to(device).eval()
-    preset = PairedEvalPreset(args.max_side)
+    predictor = MapPredictor(weights, conditioned, args.device, args.threads, args.max_side, arch=args.arch,
+                             backbone=args.backbone, upsample=args.upsample,
+                             embed_dim=getattr(args, "embed_dim", None))
     labels = ([None] if not conditioned else list(EMOTIONS) if args.label == "all" else [args.label])
     written = []
     for (path, _), stem in progress(list(zip(inputs, stems)), desc="infer"):
         with Image.open(path) as img:
             image = pil_convert(img, "RGB")
-        tensor, _ = preset(image, image.convert("L"))
-        for label in labels:
-            label_t = None if label is None else torch.tensor([EMOTIONS.index(label)], device=device)
-            with torch.no_grad():
-                pred = forward_map(model, tensor[None].to(device), label_t, (image.height, image.width))
-            heat = np.clip(pred[0].cpu().numpy(), 0.0, 1.0)  # the ground truth's scale, as scored
+        for label, heat in predictor.maps(image, labels).items():
             name = stem + (f"_{label}" if label else "")
             map_path, overlay_path = out_root / f"{name}_map.png", out_root / f"{name}_overlay.jpg"
             map_img = Image.fromarray((heat * 255).round().astype(np.uint8), mode="L")

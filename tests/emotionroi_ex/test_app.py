@@ -71,3 +71,21 @@ def test_bad_input_and_no_model(runs, demo_root, tmp_path):
         *_, status = Client(url, verbose=False).predict(handle_file(str(_image(demo_root))), [],
                                                         api_name="/predict_map")
     assert "needs a trained map network: --checkpoint" in status
+
+
+def test_in_a_browser_an_image_goes_in_and_its_map_comes_out(runs, demo_root):
+    import os
+    from pathlib import Path
+
+    from helpers.pages import browser_page
+
+    with serve("emotionroi_ex.app", "--checkpoint", str(runs[1] / "checkpoint_last.pt")) as url:
+        with browser_page(url) as page:
+            page.locator("#map-input input[type=file]").set_input_files(str(_image(demo_root)))
+            page.wait_for_timeout(500)
+            page.click("#run-map")
+            page.wait_for_function("document.querySelector('#map-status').innerText.includes('region covers')",
+                                   timeout=60_000)
+            if os.environ.get("PAGE_SCREENSHOTS"):
+                page.screenshot(path=str(Path(os.environ["PAGE_SCREENSHOTS"]) / "stimuli_map_page.png"),
+                                full_page=True)

@@ -14,23 +14,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from torchvision.ops import SqueezeExcitation
 
 ARCHS = ("cnn", "se_cnn", "se_resnet18", "se_resnet34")
 
 
-class SqueezeExcitation(nn.Module):
-    """Channel gates from global average pooling through a bottleneck MLP (reduction ``r``)."""
-
-    def __init__(self, channels: int, reduction: int = 16):
-        super().__init__()
-        hidden = max(channels // reduction, 4)
-        self.fc1 = nn.Conv2d(channels, hidden, 1)
-        self.fc2 = nn.Conv2d(hidden, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = x.mean((2, 3), keepdim=True)
-        scale = torch.sigmoid(self.fc2(torch.relu(self.fc1(scale))))
-        return x * scale
+def squeeze_excitation(channels: int, reduction: int = 16) -> SqueezeExcitation:
+    """Channel gates from global average pooling through a bottleneck MLP (Hu et al., CVPR 2018): torchvision's
+    block, with a bottleneck of ``max(channels // reduction, 4)`` (its ``fc1`` / ``fc2`` keys are those of the
+    hand-written block it replaced, so earlier checkpoints load)."""
+    return SqueezeExcitation(channels, max(channels // reduction, 4))
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> list[nn.Module]:
@@ -42,7 +35,7 @@ class PlainStage(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int, se: bool, pool: bool):
         layers = conv_bn_relu(in_channels, out_channels) + conv_bn_relu(out_channels, out_channels)
         if se:
-            layers.append(SqueezeExcitation(out_channels))
+            layers.append(squeeze_excitation(out_channels))
         if pool:
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
         super().__init__(*layers)
@@ -57,7 +50,7 @@ class SEBasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.se = SqueezeExcitation(out_channels) if se else nn.Identity()
+        self.se = squeeze_excitation(out_channels) if se else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_channels != out_channels:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torchvision.ops import SqueezeExcitation
 
-from fer_seresnet.model import ARCHS, SqueezeExcitation, build_model, count_flops, count_parameters
+from fer_seresnet.model import ARCHS, build_model, count_flops, count_parameters, squeeze_excitation
 from fer_seresnet.presets import ClassificationPresetEval, ClassificationPresetTrain, random_erase
 
 
@@ -87,7 +88,8 @@ def test_se_resnet18_size_matches_resnet18():
 
 
 def test_squeeze_excitation_gates_channels():
-    se = SqueezeExcitation(16, reduction=4)
+    se = squeeze_excitation(16, reduction=4)
+    assert [k for k in se.state_dict()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]  # the old keys
     x = torch.rand(2, 16, 5, 5)
     y = se(x)
     ratio = y / x

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn import metrics as sklearn_metrics
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 EPS = 1e-12
@@ -25,42 +26,44 @@ def _check_same_length(a: np.ndarray, b: np.ndarray, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- single-label classification
-def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """Counts with rows = true class, columns = predicted class."""
-    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
-    _check_same_length(y_true, y_pred, "confusion_matrix")
+def _check_range(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, what: str) -> None:
+    # scikit-learn would silently drop (confusion matrix) or count (F1) an out-of-range label: refuse it
     for name, y in (("targets", y_true), ("predictions", y_pred)):
         if y.size and (y.min() < 0 or y.max() >= num_classes):
-            raise ValueError(f"confusion_matrix: {name} outside 0..{num_classes - 1}")
-    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(
-        num_classes, num_classes
-    )
+            raise ValueError(f"{what}: {name} outside 0..{num_classes - 1}")
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """Counts with rows = true class, columns = predicted class (scikit-learn's, over all ``num_classes``)."""
+    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    _check_same_length(y_true, y_pred, "confusion_matrix")
+    _check_range(y_true, y_pred, num_classes, "confusion_matrix")
+    return sklearn_metrics.confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
 
 
 def accuracy(y_true, y_pred) -> float:
     y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
     _check_same_length(y_true, y_pred, "accuracy")
-    return float((y_true == y_pred).mean()) if y_true.size else float("nan")
+    return float(sklearn_metrics.accuracy_score(y_true, y_pred)) if y_true.size else float("nan")
 
 
 def per_class_recall(y_true, y_pred, num_classes: int) -> np.ndarray:
     """Recall of each class; NaN for a class with no samples in ``y_true``."""
-    cm = confusion_matrix(y_true, y_pred, num_classes)
-    support = cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
+    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    _check_same_length(y_true, y_pred, "per_class_recall")
+    _check_range(y_true, y_pred, num_classes, "per_class_recall")
+    return sklearn_metrics.recall_score(y_true, y_pred, labels=np.arange(num_classes), average=None,
+                                        zero_division=np.nan)
 
 
 def macro_f1(y_true, y_pred, num_classes: int) -> float:
-    """Mean F1 over the classes present in targets or predictions (scikit-learn's convention)."""
-    cm = confusion_matrix(y_true, y_pred, num_classes).astype(np.float64)
-    tp = np.diag(cm)
-    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
-    present = (support + predicted) > 0
-    if not present.any():
+    """Mean F1 over the classes present in targets or predictions (scikit-learn's ``f1_score(average="macro")``)."""
+    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    _check_same_length(y_true, y_pred, "macro_f1")
+    _check_range(y_true, y_pred, num_classes, "macro_f1")
+    if not y_true.size:
         return float("nan")
-    f1 = np.where(present, 2 * tp / np.maximum(support + predicted, EPS), 0.0)
-    return float(f1[present].mean())
+    return float(sklearn_metrics.f1_score(y_true, y_pred, average="macro", zero_division=0.0))
 
 
 def classification_summary(y_true, y_pred, class_names: Sequence[str]) -> dict[str, float | None]:
@@ -238,10 +241,9 @@ def correlation_coefficient(pred, gt) -> float:
     pred, gt = (np.asarray(x, dtype=np.float64).ravel() for x in (pred, gt))
     if pred.shape != gt.shape:
         raise ValueError("maps differ in size")
-    ps, gs = pred.std(), gt.std()
-    if ps < EPS or gs < EPS:
+    if pred.std() < EPS or gt.std() < EPS:
         return 0.0
-    return float(((pred - pred.mean()) * (gt - gt.mean())).mean() / (ps * gs))
+    return float(np.corrcoef(pred, gt)[0, 1])
 
 
 def _distribution(m: np.ndarray) -> np.ndarray:

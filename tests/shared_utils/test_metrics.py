@@ -139,3 +139,22 @@ def test_cc_kl_sim_match_scipy_and_hand():
     assert metrics.kl_divergence(gt, gt) == pytest.approx(0.0, abs=1e-9)
     all_scores = metrics.stimuli_map_metrics(pred, gt)
     assert set(all_scores) == {"mae", "precision", "recall", "f_measure", "cc", "kl", "sim"}
+
+
+def test_scikit_learn_metrics_match_the_counts_they_replaced():
+    """The classification metrics are scikit-learn's now: same values as the confusion-matrix formulas they
+    replaced, on random labels with a class absent from the targets and one never predicted."""
+    rng = np.random.default_rng(0)
+    y_true = rng.choice([0, 1, 2, 4], size=300)  # class 3 absent from the targets
+    y_pred = rng.choice([0, 1, 2, 3], size=300)  # class 4 never predicted
+    counts = np.bincount(y_true * 5 + y_pred, minlength=25).reshape(5, 5)
+    assert (metrics.confusion_matrix(y_true, y_pred, 5) == counts).all()
+    support, predicted, tp = counts.sum(1), counts.sum(0), np.diag(counts)
+    recall = metrics.per_class_recall(y_true, y_pred, 5)
+    assert np.isnan(recall[3]) and np.allclose(recall[[0, 1, 2, 4]], (tp / np.maximum(support, 1))[[0, 1, 2, 4]])
+    present = (support + predicted) > 0
+    assert metrics.macro_f1(y_true, y_pred, 5) == pytest.approx(
+        float((2 * tp / np.maximum(support + predicted, 1))[present].mean()))
+    assert metrics.accuracy(y_true, y_pred) == pytest.approx(tp.sum() / 300)
+    with pytest.raises(ValueError, match="targets outside 0..4"):
+        metrics.confusion_matrix([5], [0], 5)

@@ -11,68 +11,21 @@ the run's ``args.yaml``; weights come from its best checkpoint.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import av
 import numpy as np
-import torch
-import yaml
 from PIL import Image
 
 from bodily_tsn.dataset import LABELS, EmoReactClips, dataset_options, split_paths
-from bodily_tsn.model import BodilyTSN, TSNTower, build_model
-from bodily_tsn.options import get_args_parser
-from bodily_tsn.presets import ClipEvalTransform, denormalize
-from shared_utils.checkpoint import load_model_weights
+from bodily_tsn.explain import explain_clip, load_run_model
+from bodily_tsn.presets import ClipEvalTransform
 from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.files import atomic_write
-from shared_utils.gradcam import CAM_METHODS, CamExplainer, preset_target_layers
+from shared_utils.gradcam import CAM_METHODS
 from shared_utils.plotting import overlay_heatmap, save_image_grid
-from shared_utils.runs import BEST_CHECKPOINT
 
 ANIMATION_SIZE = 160  # pixels per frame side in the GIF / mp4
-
-
-class StreamLogits(torch.nn.Module):
-    """One stream's tower as a 4-D-input classifier: ``(1, T*3, H, W)`` -> ``(1, 8)`` label logits,
-    so pytorch-grad-cam sees the T frames as the trunk's activation batch (one map per frame)."""
-
-    def __init__(self, tower: TSNTower):
-        super().__init__()
-        self.tower = tower
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, channels, height, width = x.shape
-        clips = x.view(batch, channels // 3, 3, height, width)
-        return self.tower(clips)[:, : len(LABELS)]
-
-
-def load_run_args(run: Path) -> argparse.Namespace:
-    path = run / "args.yaml"
-    if not path.is_file():
-        raise SystemExit(f"error: {path}: not found (is {run} a bodily_tsn run folder?)")
-    saved = yaml.safe_load(path.read_text()) or {}
-    args = get_args_parser().parse_args([])
-    for key, value in saved.items():
-        setattr(args, key, value)
-    return args
-
-
-def explain_clip(model: BodilyTSN, frames: torch.Tensor, label: int, method: str) -> dict[str, dict]:
-    """``frames`` (S, T, 3, H, W) -> per stream: heat maps (T, H, W), images (T, H, W, 3), score."""
-    out = {}
-    for s, stream in enumerate(model.streams):
-        tower = model.tower(stream)
-        wrapper = StreamLogits(tower).eval()
-        preset = "resnet" if tower.arch == "resnet50" else "mobilenet_v2"
-        inputs = frames[s].flatten(0, 1).unsqueeze(0)  # (1, T*3, H, W)
-        with torch.no_grad():
-            score = float(torch.sigmoid(wrapper(inputs)[0, label]))
-        with CamExplainer(wrapper, preset_target_layers(tower.trunk, preset), method=method) as explainer:
-            maps = explainer(inputs, target_index=label, multilabel=True)
-        out[stream] = {"maps": maps, "images": denormalize(frames[s]), "score": score}
-    return out
 
 
 def write_animation(path: Path, frames: list[np.ndarray], fps: int = 2) -> None:
@@ -106,12 +59,9 @@ def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "
         raise SystemExit(f"error: unknown --label {label!r}; choose from {', '.join(LABELS)}")
     if method not in CAM_METHODS:
         raise SystemExit(f"error: unknown --method {method!r}; choose from {', '.join(CAM_METHODS)}")
-    args = load_run_args(run)
+    model, args = load_run_model(run)
     if data_root:
         args.data_root = data_root
-    model = build_model(args, None)  # the checkpoint holds every weight
-    load_model_weights(model, run / BEST_CHECKPOINT)
-    model.eval()
     dataset = EmoReactClips(args.data_root, split_paths(args.split_dir, Path(args.data_root))[split], args.input,
                             args.num_segments, train=False, transform=ClipEvalTransform(args.crop_size),
                             split=split, **dataset_options(args, show_progress=False))

@@ -593,3 +593,30 @@ def check_data_root(root: str | Path) -> Path:
             "and pass --data_root data/EmoReact_demo"
         )
     return root
+
+
+# --------------------------------------------------------------------------- a user's own video
+def clip_from_video(path: str | Path, input_kind: str, num_segments: int, face_detector=None):
+    """Crops of every stream for a video with no OpenFace / MediaPipe files (the bodily page): the TSN test-time
+    frames (the middle of each segment); the face box from ``face_detector(frame) -> box or None`` (the largest
+    face), the body box the whole frame, which is what the original uses for a frame its landmark files do not
+    cover (``--missing_box frame``). Returns ``(frame indices, {stream: [crops]})``."""
+    path = Path(path)
+    num_frames, width, height = video_info(path)
+    if num_frames < 1:
+        raise BadClipError(f"{path}: no frames")
+    indices = segment_indices(num_frames, num_segments, train=False)
+    frames = read_video_frames(path, indices)
+    whole = np.array([0, 0, width, height], dtype=np.float64)
+    out: dict[str, list[np.ndarray]] = {name: [] for name in stream_names(input_kind)}
+    for image in frames:
+        face = face_detector(image) if face_detector is not None else None
+        face = np.asarray(face, dtype=np.float64) if face is not None else np.full(4, np.nan)
+        for name in out:
+            if name == "face":
+                out[name].append(crop(image, face))
+            elif name == "body":  # the face blacked out so only the body speaks, as in training
+                out[name].append(crop(black_out(image, face), whole))
+            else:
+                out[name].append(image)
+    return indices, out

@@ -90,7 +90,7 @@ def test_gradcam_per_frame_strip_and_animation(fusion_run, tmp_path):
     names = sorted(p.name for p in written)
     assert len(names) == 4 and any(n.endswith("_face_Happiness_gradcam++.gif") for n in names)
     assert all(p.stat().st_size > 0 for p in written)
-    from bodily_tsn.cam import explain_clip, load_run_args
+    from bodily_tsn.explain import explain_clip, load_run_args
     from bodily_tsn.model import build_model
 
     args = load_run_args(run)

@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -110,6 +111,8 @@ def page(title: str, intro: str):
 
 
 def launch(blocks, args) -> None:
+    # SIGTERM (a service manager, a test's teardown) ends the page like Ctrl-C, so the upload folder is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = free_port(args.host, args.port)
     print(f"serving on http://{args.host}:{port} (Ctrl-C stops)", flush=True)
     blocks.queue(default_concurrency_limit=1).launch(

@@ -65,11 +65,21 @@ def test_bad_input_gets_a_message(context_page, scene, tmp_path):
 
 
 def test_without_a_checkpoint_the_page_says_what_it_needs(scene):
+    import tempfile
+
+    import shared_utils.webapp  # noqa: F401  (this process's own upload folder, made on import, before counting)
+
+    def upload_folders():
+        return set(Path(tempfile.gettempdir()).glob("visual_emotion_uploads_*"))
+
+    before = upload_folders()
     with serve("emotic_context.app") as url:
         from gradio_client import Client, handle_file
 
         *_, status = Client(url, verbose=False).predict(handle_file(str(scene)), 1, 1, 5, 5, api_name="/score")
+        assert len(upload_folders() - before) == 1  # the page's upload folder, holding the photo
     assert "needs a trained EMOTIC model: --checkpoint" in status and "convert_port" in status
+    assert upload_folders() == before  # removed when the page stopped (SIGTERM)
 
 
 def test_two_clicks_fill_the_box(context_page, scene):

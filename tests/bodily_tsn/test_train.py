@@ -203,3 +203,20 @@ def test_sizes_that_would_silently_do_nothing_are_errors(demo_root, tmp_path, ca
         mask_faces.main(["--data_root", str(demo_root), "--out", str(tmp_path / "f"), "--frames_dir",
                          str(tmp_path / "f")])
     assert not (tmp_path / "f").exists()
+
+
+def test_a_best_checkpoint_in_the_earlier_format_still_scores(fusion_run, demo_root, tmp_path):
+    """Before the trainers shared RunRecorder, bodily_tsn saved its best checkpoint as {"model", "epoch"} only
+    (train_EmoReact.py at commit 27906a5); such a file still loads for --test_only and gives the same scores."""
+    import shutil
+
+    run, test = fusion_run
+    copy = tmp_path / "old" / "fusion"
+    copy.parent.mkdir()
+    copy.mkdir()
+    shutil.copy(run / "args.yaml", copy / "args.yaml")
+    state = load_checkpoint(run / "checkpoint_best.pt")
+    torch.save({"model": state["model"], "epoch": state["epoch"]}, copy / "checkpoint_best.pt")
+    again = train(demo_root, copy.parent, "--input", "fusion", "--shift", "--mask", "--valence",
+                  "--experiment", "fusion", "--test_only")
+    assert again["roc_auc_micro"] == pytest.approx(test["roc_auc_micro"])

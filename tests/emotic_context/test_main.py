@@ -134,3 +134,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path, tiny_run):
                   str(tiny_run[0])])
     with pytest.raises(SystemExit, match="run folder not found"):
         run_main(["--mode", "test", "--experiment_path", str(tmp_path / "none")])
+
+
+def test_a_best_checkpoint_in_the_earlier_format_still_loads(tiny_run, tmp_path):
+    """Before RunRecorder, emotic_context saved its best checkpoint without optimizer state (training_state(model,
+    epoch=..., extra={"arch", "tracker"}) in main.py at commit 27906a5): it still rebuilds the same model."""
+    from emotic_context.model import model_from_checkpoint
+
+    run_dir, _ = tiny_run
+    state = load_checkpoint(run_dir / "checkpoint_best.pt")
+    old = {"model": state["model"], "optimizer": None, "scheduler": None, "scaler": None, "epoch": state["epoch"],
+           "rng": state["rng"], "extra": {"arch": state["extra"]["arch"], "tracker": state["extra"]["tracker"]}}
+    torch.save(old, tmp_path / "old_best.pt")
+    model, arch, _ = model_from_checkpoint(tmp_path / "old_best.pt", tmp_path)
+    assert arch == state["extra"]["arch"]
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state["model"][key]), key

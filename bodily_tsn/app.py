@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared_utils import webapp  # first: gradio's analytics off before gradio is imported
-from shared_utils.cli import ArgumentParser
 
 HOW_TO_GET_A_MODEL = (
     "This page needs a trained bodily_tsn run: --checkpoint RUN/checkpoint_best.pt (its args.yaml beside it) from "
@@ -24,8 +23,8 @@ VIDEO_LIMIT_SECONDS = 60
 
 
 def get_args_parser():
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    webapp.add_app_args(parser, "a bodily_tsn run's checkpoint (checkpoint_best.pt, with args.yaml beside it)")
+    parser = webapp.app_parser(
+        __doc__.splitlines()[0], "a bodily_tsn run's checkpoint (checkpoint_best.pt, with args.yaml beside it)")
     return parser
 
 

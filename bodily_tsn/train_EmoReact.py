@@ -32,7 +32,7 @@ from shared_utils.checkpoint import (
 )
 from shared_utils.engine import collect_predictions, train_one_epoch
 from shared_utils.files import atomic_write_csv, resolve_data_kind
-from shared_utils.recorder import RunRecorder
+from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
@@ -40,7 +40,6 @@ from shared_utils.runs import (
     BestTracker,
     new_evaluation_dir,
     parse_args_with_config,
-    prepare_run_dir,
     save_args,
 )
 from shared_utils.runtime import Runtime, get_logger
@@ -169,11 +168,12 @@ def main(args) -> dict:
         if not (run_dir / BEST_CHECKPOINT).is_file():
             raise SystemExit(f"error: --test_only: {run_dir / BEST_CHECKPOINT} does not exist")
         out_dir = new_evaluation_dir(run_dir, rt.is_main)  # the run's own files stay as training wrote them
+        if rt.is_main:
+            save_args(out_dir, args)
+        log = get_logger(out_dir, rt.is_main)
     else:
-        out_dir = run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
-    if rt.is_main:
-        save_args(out_dir, args)
-    log = get_logger(out_dir, rt.is_main)
+        out_dir, log = open_run(args.output, experiment, args, rt)
+        run_dir = out_dir
     if args.test_only:
         log.info("--test_only: scoring %s, outputs in %s", run_dir / BEST_CHECKPOINT, out_dir)
     log.info("bodily_tsn %s on %s: %s", experiment, root, rt.describe())

@@ -12,7 +12,6 @@ marked. Without a checkpoint the page says which file it needs and how to make i
 from pathlib import Path
 
 from shared_utils import webapp  # first: gradio's analytics off before gradio is imported
-from shared_utils.cli import ArgumentParser
 
 HOW_TO_GET_A_MODEL = (
     "This page needs a trained EMOTIC model: --checkpoint RUN/checkpoint_best.pt from `python -m emotic_context.main "
@@ -21,8 +20,8 @@ HOW_TO_GET_A_MODEL = (
 
 
 def get_args_parser():
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    webapp.add_app_args(parser, "an emotic_context checkpoint (a run's checkpoint_best.pt or a converted port model)")
+    parser = webapp.app_parser(
+        __doc__.splitlines()[0], "an emotic_context checkpoint (a run's checkpoint_best.pt or a converted port model)")
     parser.add_argument("--thresholds", default=None,
                         help="26 thresholds (.npy/.json/.mat; default: val_thresholds.npy beside the checkpoint)")
     return parser

@@ -49,14 +49,13 @@ from shared_utils import plotting
 from shared_utils.cli import ArgumentParser, nonnegative_float, positive_float, positive_int
 from shared_utils.engine import collect_predictions, train_one_epoch
 from shared_utils.files import atomic_write_csv, atomic_write_text, resolve_data_kind
-from shared_utils.recorder import RunRecorder
+from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BestTracker,
     add_run_args,
     new_evaluation_dir,
     parse_args_with_config,
-    prepare_run_dir,
     save_args,
 )
 from shared_utils.runtime import Runtime, add_runtime_args, get_logger
@@ -388,10 +387,7 @@ def main(args: argparse.Namespace):
     result, out_dir = None, None
     try:
         if args.mode in ("train", "train_test"):
-            run_dir = prepare_run_dir(output, experiment, args.resume, args.overwrite, rt.is_main)
-            if rt.is_main:
-                save_args(run_dir, args)
-            log = get_logger(run_dir, rt.is_main)
+            run_dir, log = open_run(output, experiment, args, rt)
             train(args, rt, run_dir, log, trunk_weights)
         else:
             run_dir = output / experiment

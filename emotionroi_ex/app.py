@@ -12,7 +12,7 @@ it needs and how to make it.
 from __future__ import annotations
 
 from shared_utils import webapp  # first: gradio's analytics off before gradio is imported
-from shared_utils.cli import ArgumentParser
+from shared_utils.cli import positive_int
 
 HOW_TO_GET_A_MODEL = (
     "This page needs a trained map network: --checkpoint RUN/checkpoint_last.pt from `python -m "
@@ -21,9 +21,10 @@ HOW_TO_GET_A_MODEL = (
 
 
 def get_args_parser():
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    webapp.add_app_args(parser, "an FCNEL or EmoFCNEL checkpoint of a training run (its args.yaml beside it)")
-    parser.add_argument("--max-side", type=int, default=None, help="shrink the network input (maps keep image size)")
+    parser = webapp.app_parser(
+        __doc__.splitlines()[0], "an FCNEL or EmoFCNEL checkpoint of a training run (its args.yaml beside it)")
+    parser.add_argument("--max-side", type=positive_int, default=None,
+                        help="shrink the network input (maps keep image size)")
     return parser
 
 

@@ -33,7 +33,7 @@ from shared_utils.checkpoint import (
 from shared_utils.cli import ArgumentParser, holdout_share, nonnegative_float, positive_float, positive_int, probability
 from shared_utils.engine import collect_predictions, train_one_epoch
 from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
-from shared_utils.recorder import RunRecorder
+from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BEST_CHECKPOINT,
@@ -41,10 +41,8 @@ from shared_utils.runs import (
     BestTracker,
     add_run_args,
     parse_args_with_config,
-    prepare_run_dir,
-    save_args,
 )
-from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.runtime import Runtime, add_runtime_args
 from shared_utils.splits import stratified_holdout
 
 
@@ -95,11 +93,7 @@ def main(args):
     train_idx, val_idx = (idx.tolist() for idx in stratified_holdout(train_full.labels, args.val_fraction, 0))
     if not train_idx:
         raise SystemExit(f"error: --val-fraction {args.val_fraction} leaves no training map")
-    run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
-    rt.barrier()  # the other ranks wait until rank 0 has (re)made the folder
-    if rt.is_main:
-        save_args(run_dir, args)
-    log = get_logger(run_dir, rt.is_main)
+    run_dir, log = open_run(args.output, experiment, args, rt)
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test maps; {rt.describe()}")
 
     model = rt.prepare_model(build_map_classifier(args.backbone, pretrained))

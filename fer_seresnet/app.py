@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared_utils import webapp  # first: gradio's analytics off before gradio is imported
-from shared_utils.cli import ArgumentParser
 
 VIDEO_LIMIT_SECONDS = 60
 
@@ -19,8 +18,8 @@ VIDEO_LIMIT_SECONDS = 60
 def get_args_parser():
     from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
 
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    webapp.add_app_args(parser, f"a fer_seresnet checkpoint (default: the shipped {SHIPPED_CHECKPOINT.name})")
+    parser = webapp.app_parser(
+        __doc__.splitlines()[0], f"a fer_seresnet checkpoint (default: the shipped {SHIPPED_CHECKPOINT.name})")
     return parser
 
 

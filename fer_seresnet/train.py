@@ -49,17 +49,15 @@ from shared_utils.cli import (
 )
 from shared_utils.engine import train_one_epoch, weight_decay_groups
 from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
-from shared_utils.recorder import RunRecorder
+from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch
 from shared_utils.runs import (
     BEST_CHECKPOINT,
     BestTracker,
     add_run_args,
     parse_args_with_config,
-    prepare_run_dir,
-    save_args,
 )
-from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.runtime import Runtime, add_runtime_args
 from shared_utils.splits import stratified_holdout
 
 
@@ -245,10 +243,7 @@ def main(args: argparse.Namespace) -> dict | None:
                         args.ferplus_classes)
     num_classes = len(data.class_names)
     experiment = args.experiment or f"{args.dataset}_{args.arch}"
-    run_dir = prepare_run_dir(args.output, experiment, args.resume, args.overwrite, rt.is_main)
-    if rt.is_main:
-        save_args(run_dir, args)
-    log = get_logger(run_dir, rt.is_main)
+    run_dir, log = open_run(args.output, experiment, args, rt)
     log.info("runtime: %s", rt.describe())
 
     train_split, val_split, test_split, val_name, test_name = split_data(args, data, log)

@@ -23,8 +23,18 @@ import torch
 
 from shared_utils import plotting
 from shared_utils.checkpoint import load_checkpoint, restore_training_state, save_checkpoint, training_state
-from shared_utils.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, BestTracker, SummaryCSV
-from shared_utils.runtime import Runtime
+from shared_utils.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, BestTracker, SummaryCSV, prepare_run_dir, save_args
+from shared_utils.runtime import Runtime, get_logger
+
+
+def open_run(output: str | Path, experiment: str, args, rt: Runtime):
+    """The run folder for a training (new, or reopened with --resume; never reused silently), its args.yaml
+    (rank 0) and its logger: ``(run_dir, log)``."""
+    run_dir = prepare_run_dir(output, experiment, args.resume, args.overwrite, rt.is_main)
+    rt.barrier()  # the other ranks wait until rank 0 has (re)made the folder
+    if rt.is_main:
+        save_args(run_dir, args)
+    return run_dir, get_logger(run_dir, rt.is_main)
 
 
 class RunRecorder:

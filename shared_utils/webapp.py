@@ -39,6 +39,15 @@ def scratch_file(name: str) -> Path:
     return Path(tempfile.mkdtemp(dir=_UPLOADS)) / name
 
 
+def app_parser(description: str, checkpoint_help: str):
+    """A page's command line: ``--checkpoint``, ``--port``, ``--host`` (one-line errors, as every entry point)."""
+    from shared_utils.cli import ArgumentParser
+
+    parser = ArgumentParser(description=description)
+    add_app_args(parser, checkpoint_help)
+    return parser
+
+
 def add_app_args(parser, checkpoint_help: str) -> None:
     parser.add_argument("--checkpoint", default=None, help=checkpoint_help)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port tried (the next free one if busy)")

@@ -85,20 +85,13 @@ def _copy(demo_root, tmp_path):
     return root
 
 
-def test_missing_image_is_named(demo_root, tmp_path):
+@pytest.mark.parametrize("folder,split,position", [("images", "test", 0), ("ground_truth", "train", 2)])
+def test_missing_image_or_map_is_named(demo_root, tmp_path, folder, split, position):
     root = _copy(demo_root, tmp_path)
-    rel = read_split(root, "test")[0]
-    (root / "images" / rel).unlink()
-    with pytest.raises(SystemExit, match=f"{rel}: listed in the split file but missing"):
-        EmotionROI(root, "test")
-
-
-def test_missing_map_is_named(demo_root, tmp_path):
-    root = _copy(demo_root, tmp_path)
-    rel = read_split(root, "train")[2]
-    (root / "ground_truth" / rel).unlink()
-    with pytest.raises(SystemExit, match=f"ground_truth/{rel}: listed"):
-        EmotionROI(root, "train")
+    rel = read_split(root, split)[position]
+    (root / folder / rel).unlink()
+    with pytest.raises(SystemExit, match=f"{folder}/{rel}: listed in the split file but missing"):
+        EmotionROI(root, split)
 
 
 def test_map_size_mismatch_is_named(demo_root, tmp_path):

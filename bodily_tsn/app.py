@@ -29,7 +29,8 @@ def get_args_parser():
 
 
 class ClipScorer:
-    """The run's network and its clip options: ``scores(video) -> (label scores, tensor, frame indices)``."""
+    """The run's network and its clip options: ``scores(video) -> ({stream: label scores}, tensor, frame indices)``
+    (a fusion run: "fusion", the model's output, and each stream's own scores)."""
 
     def __init__(self, checkpoint: str | Path):
         import cv2
@@ -60,9 +61,14 @@ class ClipScorer:
         indices, crops = clip_from_video(video, self.args.input, self.args.num_segments, self.face_box)
         frames = self.transform([crops[name] for name in stream_names(self.args.input)])
         with torch.no_grad():
-            logits = self.model(frames[None])["logits"][0]
-        probs = torch.sigmoid(logits.float()).numpy()
-        return {name: round(float(p), 4) for name, p in zip(LABELS, probs)}, frames, indices
+            out = self.model(frames[None])
+        streams = stream_names(self.args.input)
+        per_stream = {self.args.input: out["logits"][0]}  # fusion: the mean of the streams' logits, as in training
+        if len(streams) > 1:
+            per_stream.update({name: out["stream_logits"][0, s] for s, name in enumerate(streams)})
+        scores = {stream: {name: round(float(p), 4) for name, p in zip(LABELS, torch.sigmoid(logits.float()))}
+                  for stream, logits in per_stream.items()}
+        return scores, frames, indices
 
 
 def build_page(scorer: ClipScorer | None):
@@ -70,7 +76,7 @@ def build_page(scorer: ClipScorer | None):
 
     from bodily_tsn.dataset import LABELS, BadClipError
 
-    def score(video_path, cam_label):
+    def score(video_path, cam_label, stream):
         if scorer is None:
             raise webapp.UserInputError(HOW_TO_GET_A_MODEL)
         if not video_path:
@@ -79,15 +85,17 @@ def build_page(scorer: ClipScorer | None):
         if path.stat().st_size == 0:
             raise webapp.UserInputError(f"{path.name}: the file is empty")
         try:
-            probs, frames, indices = scorer.scores(path)
+            all_scores, frames, indices = scorer.scores(path)
         except BadClipError:
             raise webapp.UserInputError(f"{path.name}: not a video this page can read") from None
+        stream = stream if stream in all_scores else scorer.args.input
+        probs = all_scores[stream]
         table = sorted(([name, p] for name, p in probs.items()), key=lambda row: -row[1])
         strip = None
         if cam_label:
             strip = cam_strip(scorer.model, frames, LABELS.index(cam_label), indices)
-        return table, probs, strip, f"**{table[0][0]}** {table[0][1]:.2f} (input: {scorer.args.input}, " \
-                                    f"{len(indices)} frames)"
+        return table, all_scores, strip, f"**{table[0][0]}** {table[0][1]:.2f} (input: {scorer.args.input}, " \
+                                         f"scores of: {stream}, {len(indices)} frames)"
 
     blocks = webapp.page("Bodily expressions (EmoReact)", "A short video of one person: the eight EmoReact labels "
                          f"({', '.join(LABELS)}) with the network's scores (sigmoid, one per label).")
@@ -95,6 +103,10 @@ def build_page(scorer: ClipScorer | None):
         if scorer is None:
             gr.Markdown(f"**No model loaded.** {HOW_TO_GET_A_MODEL}", elem_id="no-model")
         upload = gr.File(label=f"video (mp4, up to {VIDEO_LIMIT_SECONDS} s)", type="filepath", elem_id="clip-input")
+        choices = ["fusion", "face", "body"] if scorer is not None and scorer.args.input == "fusion" else \
+            [scorer.args.input if scorer is not None else "face"]
+        stream = gr.Radio(choices, value=choices[0], label="scores of (fusion: the model's output, or one stream's)",
+                          visible=len(choices) > 1)
         cam_label = gr.Dropdown([None, *LABELS], value=None, label="Grad-CAM strip for label (optional)")
         run = gr.Button("Score the video", variant="primary", elem_id="run-clip")
         status = gr.Markdown(elem_id="clip-status")
@@ -102,7 +114,8 @@ def build_page(scorer: ClipScorer | None):
             table = gr.Dataframe(headers=["label", "score"], label="labels", interactive=False)
             details = gr.JSON(label="scores")
         strip = gr.Image(type="filepath", label="Grad-CAM per sampled frame")
-        run.click(webapp.guarded(score, 4), [upload, cam_label], [table, details, strip, status], api_name="score")
+        run.click(webapp.guarded(score, 4), [upload, cam_label, stream], [table, details, strip, status],
+                  api_name="score")
     return blocks
 
 

@@ -34,14 +34,17 @@ def test_scores_are_the_networks_and_the_strip_comes_on_demand(page, demo_root):
 
     checkpoint, client = page
     video = sorted((demo_root / VIDEO_SUBDIR).glob("*.mp4"))[0]
-    table, scores, strip, status = client.predict(handle_file(str(video)), None, api_name="/score")
+    table, scores, strip, status = client.predict(handle_file(str(video)), None, "fusion", api_name="/score")
     torch.set_num_threads(1)
     expected, _, _ = ClipScorer(checkpoint).scores(video)
-    assert list(scores) == LABELS and scores == pytest.approx(expected, abs=2e-4)
-    best = max(expected, key=expected.get)
+    assert set(scores) == {"fusion", "face", "body"} and list(scores["fusion"]) == LABELS
+    for stream in scores:
+        assert scores[stream] == pytest.approx(expected[stream], abs=2e-4)
+    best = max(expected["fusion"], key=expected["fusion"].get)
     assert strip is None and status.startswith(f"**{best}**"), status
-    _, _, strip, _ = client.predict(handle_file(str(video)), LABELS[3], api_name="/score")
-    assert strip is not None
+    table, _, strip, status = client.predict(handle_file(str(video)), LABELS[3], "body", api_name="/score")
+    assert strip is not None and "scores of: body" in status
+    assert table["data"][0][1] == max(expected["body"].values())  # the table is sorted by score
 
 
 def test_bad_input_gets_a_message(page, tmp_path):
@@ -51,7 +54,8 @@ def test_bad_input_gets_a_message(page, tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video\n")
     (tmp_path / "empty.mp4").write_bytes(b"")
     for name, message in (("notes.mp4", "not a video this page can read"), ("empty.mp4", "the file is empty")):
-        table, scores, strip, status = client.predict(handle_file(str(tmp_path / name)), None, api_name="/score")
+        table, scores, strip, status = client.predict(handle_file(str(tmp_path / name)), None, "fusion",
+                                                      api_name="/score")
         assert message in status and not table["data"] and scores is None and strip is None, status
 
 

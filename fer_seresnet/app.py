@@ -35,7 +35,7 @@ def face_rows(faces: list[dict]) -> str:
 def build_page(predictor):
     import gradio as gr
 
-    from fer_seresnet.predict import _public, annotate, plot_over_time, predict_video, read_rgb
+    from fer_seresnet.faces import annotate, plot_over_time, predict_video, public_faces, read_rgb
 
     def predict_photo(image_path, cam):
         path = webapp.check_image_file(image_path)
@@ -44,7 +44,7 @@ def build_page(predictor):
         if not faces:
             return None, [], "No face found in this photo (OpenCV's detector needs a face of at least 24 pixels, " \
                              "roughly frontal or in profile)."
-        return annotate(rgb, faces), _public(faces), f"{len(faces)} face(s):\n\n{face_rows(faces)}"
+        return annotate(rgb, faces), public_faces(faces), f"{len(faces)} face(s):\n\n{face_rows(faces)}"
 
     def predict_clip(video_path, every):
         if not video_path:
@@ -114,7 +114,7 @@ def _check_duration(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = get_args_parser().parse_args(argv)
-    from fer_seresnet.predict import FacePredictor
+    from fer_seresnet.faces import FacePredictor
 
     predictor = FacePredictor(args.checkpoint, device="cpu")
     webapp.launch(build_page(predictor), args)

@@ -11,7 +11,7 @@ import pytest
 from helpers.pages import browser_page, serve
 from PIL import Image
 
-from fer_seresnet.predict import FacePredictor, predict_image
+from fer_seresnet.faces import FacePredictor, predict_image
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from fer_seresnet import evaluate, predict
+from fer_seresnet import evaluate, faces, predict
 from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
 
 # ../shared/data/samples: the file name says the posed expression (su = surprise, hao = happy, anc = anger,
@@ -39,8 +39,8 @@ def test_shipped_model_reads_posed_photos(shared, capsys):
 
 def test_shipped_model_one_prediction_per_detected_face(shared, capsys):
     group = shared("data/samples/multi_face.jpg")
-    predictor = predict.FacePredictor()
-    boxes = predictor.detect(predict.read_rgb(group))
+    predictor = faces.FacePredictor()
+    boxes = predictor.detect(faces.read_rgb(group))
     assert predict.main([str(group), "--json"]) == 0
     [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [face["box"] for face in record["faces"]] == [list(box) for box in boxes] and len(boxes) >= 3

@@ -268,11 +268,11 @@ def test_predict_video_over_time(trained, shared, tmp_path, capsys):
 
 def test_predict_classifies_the_detected_box(trained, demo_root, monkeypatch):
     """Without real photos: exactly the box the (stubbed) detector reports is cut out and classified."""
-    from fer_seresnet import predict
     from fer_seresnet.dataset import load_fer2013
+    from fer_seresnet.faces import FacePredictor
 
     run_dir, _ = trained
-    predictor = predict.FacePredictor(run_dir / "checkpoint_best.pt", "cpu")
+    predictor = FacePredictor(run_dir / "checkpoint_best.pt", "cpu")
     face = load_fer2013(demo_root / "fer2013").splits["private_test"].images[0]
     canvas = np.full((200, 300, 3), 255, np.uint8)
     canvas[50:98, 100:148] = face.numpy()[..., None]

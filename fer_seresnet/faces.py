@@ -1,0 +1,198 @@
+"""Faces in a photo or video frame, each classified with its probabilities: the code behind ``predict.py`` and the
+faces page (``app.py``).
+
+Faces are found with OpenCV's bundled frontal-face detector (Haar cascade; OpenCV's profile cascade, on the image
+and its mirror, when the frontal one finds nothing); each face box, never the whole photo, is cut out, turned to
+grey and resized to the 48x48 the FER2013 models were trained on, then classified (centre crop, as evaluation).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    from shared_utils.files import read_image
+
+    return read_image(path, "RGB", decoder="opencv")
+
+
+def _cascade(name: str):
+    import cv2
+
+    path = Path(cv2.data.haarcascades) / f"haarcascade_{name}.xml"
+    cascade = cv2.CascadeClassifier(str(path))
+    if cascade.empty():
+        raise SystemExit(f"error: {path}: OpenCV's face detector could not be loaded")
+    return cascade
+
+
+def _drop_overlaps(boxes: list[tuple[int, int, int, int]], max_iou: float = 0.3) -> list[tuple[int, int, int, int]]:
+    """Largest first; a box overlapping a kept one (the same face found twice) is dropped. (Greedy NMS ordered by
+    area; torchvision's ``ops.nms`` needs its compiled kernels, ``box_iou`` is plain torch.)"""
+    if len(boxes) < 2:
+        return boxes
+    import torch
+    from torchvision.ops import box_iou
+
+    iou = box_iou(torch.tensor(boxes, dtype=torch.float32), torch.tensor(boxes, dtype=torch.float32))
+    kept: list[int] = []
+    for i in range(len(boxes)):
+        if all(iou[i, j] <= max_iou for j in kept):
+            kept.append(i)
+    return [boxes[i] for i in kept]
+
+
+class FacePredictor:
+    """Detector + classifier: ``faces(rgb) -> [{"box", "label", "probs"}]`` (largest face first)."""
+
+    def __init__(self, checkpoint: str | Path | None = None, device: str = "auto", min_face: int = 24):
+        from fer_seresnet.evaluate import model_from_checkpoint
+        from fer_seresnet.presets import ClassificationPresetEval
+        from shared_utils.runtime import Runtime
+
+        path = Path(checkpoint) if checkpoint else SHIPPED_CHECKPOINT
+        self.rt = Runtime.from_args(device, amp=False)
+        self.model, self.options, _ = model_from_checkpoint(path, self.rt)
+        self.model.eval()
+        self.class_names = list(self.options.get("class_names") or ("angry", "disgust", "fear", "happy", "sad",
+                                                                    "surprise", "neutral"))
+        self.preset = ClassificationPresetEval(self.options["crop_size"], False, self.options["mean"],
+                                               self.options["std"])
+        self.frontal, self.profile = (_cascade(name) for name in ("frontalface_default", "profileface"))
+        self.min_face = min_face
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        import cv2
+
+        gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
+        def run(cascade, image):
+            found = cascade.detectMultiScale(image, scaleFactor=1.1, minNeighbors=5,
+                                             minSize=(self.min_face, self.min_face))
+            return [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in (found if len(found) else [])]
+
+        boxes = run(self.frontal, gray)
+        if not boxes:
+            # Turned faces: OpenCV's profile cascade only knows faces looking one way, so the mirror image too.
+            width = gray.shape[1]
+            boxes = run(self.profile, gray) + [(width - x2, y1, width - x1, y2)
+                                               for x1, y1, x2, y2 in run(self.profile, cv2.flip(gray, 1))]
+        return _drop_overlaps(sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])))
+
+    def face_tensor(self, rgb: np.ndarray, boxes):
+        import cv2
+        import torch
+
+        from fer_seresnet.dataset import IMAGE_SIZE
+
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        crops = [cv2.resize(gray[y1:y2, x1:x2], (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+                 for x1, y1, x2, y2 in boxes]
+        return torch.from_numpy(np.stack(crops)), crops
+
+    def faces(self, rgb: np.ndarray, cam: bool = False) -> list[dict]:
+        import torch
+
+        boxes = self.detect(rgb)
+        if not boxes:
+            return []
+        raw, crops = self.face_tensor(rgb, boxes)
+        inputs = self.rt.to_device(self.preset(raw))
+        with torch.no_grad():
+            probs = self.model(inputs).float().softmax(1).cpu().numpy()
+        out = [{"box": list(box), "label": self.class_names[int(p.argmax())],
+                "probs": {name: round(float(v), 4) for name, v in zip(self.class_names, p)}}
+               for box, p in zip(boxes, probs)]
+        if cam:
+            from shared_utils.gradcam import CamExplainer
+
+            core = self.rt.unwrap(self.model)
+            with CamExplainer(core, [core.stages[-1]]) as explainer:
+                maps = explainer(inputs, [int(p.argmax()) for p in probs])
+            for face, heat in zip(out, maps):
+                face["cam"] = heat
+        return out
+
+
+def annotate(rgb: np.ndarray, faces: list[dict]) -> np.ndarray:
+    import cv2
+
+    from shared_utils.plotting import overlay_heatmap
+
+    canvas = rgb.copy()
+    for face in faces:
+        x1, y1, x2, y2 = face["box"]
+        if "cam" in face:
+            patch = canvas[y1:y2, x1:x2]
+            heat = cv2.resize(face["cam"], (patch.shape[1], patch.shape[0]))
+            canvas[y1:y2, x1:x2] = overlay_heatmap(patch, heat, alpha=0.45)
+        thickness = max(2, round(max(rgb.shape[:2]) / 400))
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), (40, 220, 40), thickness)
+        text = f"{face['label']} {face['probs'][face['label']]:.2f}"
+        scale = max(0.5, (x2 - x1) / 220)
+        cv2.putText(canvas, text, (x1, max(15, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 220, 40),
+                    thickness, cv2.LINE_AA)
+    return canvas
+
+
+def public_faces(faces: list[dict]) -> list[dict]:
+    return [{k: v for k, v in face.items() if k != "cam"} for face in faces]
+
+
+# --------------------------------------------------------------------------- one input
+def predict_image(predictor: FacePredictor, path: Path, cam: bool = False) -> tuple[dict, np.ndarray | None]:
+    rgb = read_rgb(path)
+    faces = predictor.faces(rgb, cam)
+    return {"path": str(path), "faces": public_faces(faces)}, (annotate(rgb, faces) if faces else None)
+
+
+def predict_video(predictor: FacePredictor, path: Path, every: int, cam: bool = False):
+    """(record, last annotated frame with faces, (times, per-class probability rows of the largest face))."""
+    import av
+
+    frames, annotated, times, rows = [], None, [], []
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            for n, frame in enumerate(container.decode(stream)):
+                if n % every:
+                    continue
+                rgb = frame.to_ndarray(format="rgb24")
+                faces = predictor.faces(rgb, cam)
+                time = float(frame.pts * stream.time_base) if frame.pts is not None else n / float(stream.average_rate)
+                frames.append({"frame": n, "time": round(time, 3), "faces": public_faces(faces)})
+                if faces:
+                    annotated = annotate(rgb, faces)
+                    times.append(time)
+                    rows.append([faces[0]["probs"][name] for name in predictor.class_names])
+    except av.error.FFmpegError as exc:
+        raise SystemExit(f"error: {path}: cannot decode the video ({exc})") from None
+    if not frames:
+        raise SystemExit(f"error: {path}: the video has no frames")
+    return {"path": str(path), "frames": frames}, annotated, (times, rows)
+
+
+def plot_over_time(path: Path, class_names: list[str], times: list[float], rows: list[list[float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shared_utils.files import atomic_write
+
+    values = np.asarray(rows)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for k, name in enumerate(class_names):
+        ax.plot(times, values[:, k], label=name)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("probability (largest face)")
+    ax.set_ylim(0, 1)
+    ax.legend(ncol=4, fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    plt.close(fig)

@@ -39,6 +39,8 @@ class ClipScorer:
         from bodily_tsn.presets import ClipEvalTransform
 
         checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise SystemExit(f"error: checkpoint {checkpoint} does not exist")
         self.model, self.args = load_run_model(checkpoint.parent, checkpoint)
         self.transform = ClipEvalTransform(self.args.crop_size)
         self.cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from shared_utils.cli import ArgumentParser, positive_int
+
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,8 +43,6 @@ def scratch_file(name: str) -> Path:
 
 def app_parser(description: str, checkpoint_help: str):
     """A page's command line: ``--checkpoint``, ``--port``, ``--host`` (one-line errors, as every entry point)."""
-    from shared_utils.cli import ArgumentParser
-
     parser = ArgumentParser(description=description)
     add_app_args(parser, checkpoint_help)
     return parser
@@ -50,7 +50,8 @@ def app_parser(description: str, checkpoint_help: str):
 
 def add_app_args(parser, checkpoint_help: str) -> None:
     parser.add_argument("--checkpoint", default=None, help=checkpoint_help)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port tried (the next free one if busy)")
+    parser.add_argument("--port", type=positive_int, default=DEFAULT_PORT,
+                        help="first port tried (the next free one if busy)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
 
 

@@ -76,6 +76,11 @@ CASES = [
     ("bodily_tsn.train_EmoReact", ["-b", "0"], "--batch-size"),
     ("bodily_tsn.benchmark", ["--clips", "0"], "--clips"),
     ("bodily_tsn.demo_data", ["--out", "{root}/user_data"], "user_data"),
+    ("fer_seresnet.app", ["--port", "0"], "--port"),
+    ("fer_seresnet.app", ["--checkpoint", "{root}/list.pt"], "list.pt"),
+    ("emotic_context.app", ["--checkpoint", "{root}/missing.pt"], "missing.pt"),
+    ("emotionroi_ex.app", ["--checkpoint", "{root}/a_file"], "a_file"),
+    ("bodily_tsn.app", ["--checkpoint", "{root}/missing.pt"], "missing.pt"),
 ]
 
 

@@ -74,8 +74,6 @@ def get_args_parser() -> argparse.ArgumentParser:
                                                           "(default DATA_PATH/../emotic)")
     parser.add_argument("--experiment_path", default=None,
                         help="run folder (the port's flag); same as --output PARENT --experiment NAME")
-    parser.add_argument("--data_kind", default="auto", choices=["auto", "demo", "real"],
-                        help="recorded in results.json; auto: demo when DATA_PATH holds demo_data.py's marker")
     # model (the port's flags)
     parser.add_argument("--context_model", default="resnet18", choices=["resnet18", "resnet50"])
     parser.add_argument("--body_model", default="resnet18", choices=["resnet18", "resnet50"])
@@ -159,10 +157,9 @@ def build_dataset(args, arch: dict, split: str, train: bool):
 
 
 def data_kind(args) -> str:
-    """``demo`` when the cache was made from demo_data.py's output (its marker file), else ``real``."""
-    if not args.data_path:
-        return "real" if args.data_kind == "auto" else args.data_kind
-    return resolve_data_kind(args.data_path, args.data_kind)
+    """``demo`` when the cache was made from demo_data.py's output (its marker file, which mat2py.py copies), else
+    ``real``; a converted port model scored without --data_path is real."""
+    return resolve_data_kind(args.data_path) if args.data_path else "real"
 
 
 def arch_from_args(args, dataset=None) -> dict:

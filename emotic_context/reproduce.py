@@ -39,7 +39,7 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
             mat2py.main(mat2py.get_args_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))
         for config, name in (("emotic_port.yaml", "port_main"), ("emotic_port_colab.yaml", "port_colab")):
             argv = ["--config", str(HERE / "configs" / config), "--mode", "train_test", "--data_path", str(cache),
-                    "--experiment_path", str(out / name), "--data_kind", "real", "--workers", str(workers)]
+                    "--experiment_path", str(out / name), "--workers", str(workers)]
             emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
         print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out}")
         return out
@@ -53,9 +53,9 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
             mat2py.main(mat2py.get_args_parser().parse_args(
                 ["--data_dir", str(dataset), "--generate_npy", "--context_size", str(DEMO_SIZE),
                  "--body_size", str(DEMO_SIZE)]))
-        config, kind, overwrite = HERE / "configs" / "demo.yaml", "demo", ["--overwrite"]
+        config, overwrite = HERE / "configs" / "demo.yaml", ["--overwrite"]
     argv = ["--config", str(config), "--mode", "train_test", "--data_path", str(cache), "--experiment_path",
-            str(out / EXPERIMENT), "--data_kind", kind, "--workers", str(workers), *overwrite]
+            str(out / EXPERIMENT), "--workers", str(workers), *overwrite]
     emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
     print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out / EXPERIMENT}")
     return out / EXPERIMENT

@@ -19,7 +19,7 @@ from emotionroi_ex.baselines import BASELINES, make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
 from emotionroi_ex.scoring import METRIC_NAMES, evaluate_map_function, fig6_indices, write_per_image_csv
 from shared_utils.cli import ArgumentParser
-from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import resolve_data_kind
 from shared_utils.results import write_results
 from shared_utils.runs import parse_args_with_config, prepare_run_dir, save_args
 from shared_utils.runtime import get_logger
@@ -29,7 +29,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = ArgumentParser(description="Saliency / centre / objectness / mean-map baselines",
                                      add_help=add_help)
     parser.add_argument("--data-path", default="data/EmotionROI")
-    parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     parser.add_argument("--split", default="test", choices=["test", "train"])
     parser.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
     parser.add_argument("--output", default=f"runs/{PACKAGE}")
@@ -38,7 +37,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def main(args) -> dict[str, dict]:
-    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
+    args.data_kind = resolve_data_kind(args.data_path)  # from the data, before any run folder
     log = get_logger(None)
     train_set = EmotionROI(args.data_path, "train")
     eval_set = EmotionROI(args.data_path, args.split)

@@ -36,7 +36,7 @@ from shared_utils.checkpoint import (
 )
 from shared_utils.cli import holdout_share, nonnegative_float, positive_float, positive_int
 from shared_utils.engine import collect_predictions, train_one_epoch
-from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import resolve_data_kind
 from shared_utils.recorder import RunRecorder
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
@@ -54,7 +54,6 @@ from shared_utils.splits import stratified_holdout
 
 def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: str) -> None:
     parser.add_argument("--data-path", default="data/EmotionROI", help="the unzipped EmotionROI folder (or its parent)")
-    parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     parser.add_argument("--arch", default="fcn32s", choices=ARCHS)
     parser.add_argument("--backbone", default="alexnet", choices=BACKBONES)
     parser.add_argument("--upsample", default=None, choices=UPSAMPLE_MODES,
@@ -117,7 +116,7 @@ def run(args, conditioned: bool, extra_metrics=None):
     The output folder is the run folder, or with --eval-only on an existing run a new ``RUN/eval/<time>``.
     ``extra_metrics(model, test_set, rt, out_dir, log) -> dict`` (rank 0) adds a script's own analysis to the
     metrics of results.json."""
-    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
+    args.data_kind = resolve_data_kind(args.data_path)  # from the data, before any run folder
     watch = Stopwatch()
     pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
     rt = Runtime.from_namespace(args)

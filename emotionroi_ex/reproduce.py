@@ -81,12 +81,12 @@ def main(argv=None):
             (train_ROI_clf, "demo_roi_clf.yaml", ["--experiment", "roi_clf"]),
         ]
     threads = args.threads if args.threads is not None else (1 if kind == "demo" else 0)
-    common = ["--data-path", str(root), "--data-kind", kind, "--output", str(out), "--overwrite",
+    common = ["--data-path", str(root), "--output", str(out), "--overwrite",
               "--device", args.device, "--threads", str(threads)]
     for module, config, extra in runs:
         _run(module, config, common, extra)
     evaluate_baselines.main(parse_args_with_config(evaluate_baselines.get_args_parser(), [
-        "--data-path", str(root), "--data-kind", kind, "--output", str(out), "--overwrite"]))
+        "--data-path", str(root), "--output", str(out), "--overwrite"]))
     print(f"{PACKAGE}: reproduce ({kind} data) took {time.perf_counter() - start:.0f} s; results under {out}")
 
 

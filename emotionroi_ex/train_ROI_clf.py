@@ -32,7 +32,7 @@ from shared_utils.checkpoint import (
 )
 from shared_utils.cli import ArgumentParser, holdout_share, nonnegative_float, positive_float, positive_int, probability
 from shared_utils.engine import collect_predictions, train_one_epoch
-from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import resolve_data_kind
 from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
@@ -49,7 +49,6 @@ from shared_utils.splits import stratified_holdout
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = ArgumentParser(description="Emotion from the ground-truth stimuli map alone", add_help=add_help)
     parser.add_argument("--data-path", default="data/EmotionROI")
-    parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     parser.add_argument("--backbone", default="resnet50", choices=[b for b in BACKBONES if b != "alexnet"])
     parser.add_argument("--pretrained", default=None,
                         help="a registry name (imagenet_resnet50_v2, his start) or a file: torchvision's "
@@ -81,7 +80,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def main(args):
-    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
+    args.data_kind = resolve_data_kind(args.data_path)  # from the data, before any run folder
     watch = Stopwatch()
     pretrained = registry.local_file(args.pretrained, "--pretrained")  # before any run folder exists
     rt = Runtime.from_namespace(args)

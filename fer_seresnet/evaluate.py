@@ -33,7 +33,7 @@ from shared_utils import metrics, plotting
 from shared_utils.checkpoint import load_checkpoint
 from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.engine import collect_predictions
-from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import resolve_data_kind
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import add_run_args, parse_args_with_config, prepare_run_dir, save_args
 from shared_utils.runtime import Runtime, add_runtime_args, get_logger
@@ -153,14 +153,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=False, help="ten-crop TTA")
     parser.add_argument("--batch-size", default=256, type=positive_int)
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed CSV rows")
-    parser.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
     add_run_args(parser, default_output="runs/fer_seresnet")
     add_runtime_args(parser)
     return parser
 
 
 def main(args: argparse.Namespace) -> dict:
-    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
+    args.data_kind = resolve_data_kind(args.data_path)  # from the data, before any run folder
     watch = Stopwatch()
     rt = Runtime.from_namespace(args)
     model, options, state = model_from_checkpoint(args.checkpoint, rt)

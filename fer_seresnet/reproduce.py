@@ -27,16 +27,15 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 ARCH_RECIPES = ("cnn", "se_cnn", "se_resnet18")
 
 
-def _train(config: Path, data_path: Path, out: Path, experiment: str, data_kind: str, extra: list[str]) -> None:
+def _train(config: Path, data_path: Path, out: Path, experiment: str, extra: list[str]) -> None:
     argv = ["--config", str(config), "--data-path", str(data_path), "--output", str(out), "--experiment", experiment,
-            "--overwrite", "--data-kind", data_kind, *extra]
+            "--overwrite", *extra]
     train.main(parse_args_with_config(train.get_args_parser(), argv))
 
 
-def _cross(checkpoint: Path, data_path: Path, out: Path, experiment: str, data_kind: str) -> None:
+def _cross(checkpoint: Path, data_path: Path, out: Path, experiment: str) -> None:
     argv = ["--checkpoint", str(checkpoint), "--cross-dataset", "rafdb", "--data-path", str(data_path), "--split",
-            "test", "--output", str(out), "--experiment", experiment, "--overwrite", "--data-kind", data_kind,
-            "--ten-crop"]
+            "test", "--output", str(out), "--experiment", experiment, "--overwrite", "--ten-crop"]
     evaluate.main(parse_args_with_config(evaluate.get_args_parser(), argv))
 
 
@@ -60,12 +59,12 @@ def main(argv: list[str] | None = None) -> None:
             recipe = "full" if torch.cuda.is_available() and args.device != "cpu" else "cpu"
         if recipe == "cpu":
             print("fer_seresnet: no CUDA device; running the 36-minute CPU recipe (--recipe full for the paper's)")
-            _train(CONFIGS / "fer2013_se_cnn_cpu45min.yaml", fer_dir, out, "fer2013_se_cnn_cpu45min", data_kind,
+            _train(CONFIGS / "fer2013_se_cnn_cpu45min.yaml", fer_dir, out, "fer2013_se_cnn_cpu45min",
                    runtime)
             rafdb = None  # the cross-dataset step scores the full recipe's SE-ResNet
         else:
             for arch in ARCH_RECIPES:
-                _train(CONFIGS / f"fer2013_{arch}.yaml", fer_dir, out, f"fer2013_{arch}", data_kind, runtime)
+                _train(CONFIGS / f"fer2013_{arch}.yaml", fer_dir, out, f"fer2013_{arch}", runtime)
     else:
         print(f"fer_seresnet: no FER2013 at {fer_dir} (see fer_seresnet/README.md to get it); running on demo data")
         data_kind = "demo"
@@ -74,9 +73,9 @@ def main(argv: list[str] | None = None) -> None:
             write_demo(demo, layout="csv")
         fer_dir, rafdb = demo / "fer2013", demo / "rafdb" / "basic"
         for arch in ARCH_RECIPES:
-            _train(CONFIGS / f"demo_{arch}.yaml", fer_dir, out, f"fer2013_{arch}", data_kind, runtime)
+            _train(CONFIGS / f"demo_{arch}.yaml", fer_dir, out, f"fer2013_{arch}", runtime)
     if rafdb is not None and rafdb.is_dir():
-        _cross(out / "fer2013_se_resnet18" / "checkpoint_best.pt", rafdb, out, "rafdb_cross_se_resnet18", data_kind)
+        _cross(out / "fer2013_se_resnet18" / "checkpoint_best.pt", rafdb, out, "rafdb_cross_se_resnet18")
     print(f"fer_seresnet: reproduce ({data_kind} data) took {time.perf_counter() - start:.0f} s; results under {out}")
 
 

@@ -48,7 +48,7 @@ from shared_utils.cli import (
     probability,
 )
 from shared_utils.engine import train_one_epoch, weight_decay_groups
-from shared_utils.files import DATA_KIND_HELP, DATA_KINDS, resolve_data_kind
+from shared_utils.files import resolve_data_kind
 from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch
 from shared_utils.runs import (
@@ -81,7 +81,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                       help="seed of the validation holdout and --train-subset")
     data.add_argument("--train-subset", default=0, type=nonnegative_int,
                       help="use only N (stratified) training images (0: all)")
-    data.add_argument("--data-kind", default="auto", choices=DATA_KINDS, help=DATA_KIND_HELP)
 
     model = parser.add_argument_group("model")
     model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
@@ -235,7 +234,7 @@ def split_data(args, data, log):
 
 
 def main(args: argparse.Namespace) -> dict | None:
-    args.data_kind = resolve_data_kind(args.data_path, args.data_kind)  # from the data, before any run folder
+    args.data_kind = resolve_data_kind(args.data_path)  # from the data, before any run folder
     watch = Stopwatch()
     rt = Runtime.from_namespace(args)
     # Read the data first: bad input stops the run before a run folder is created.

@@ -143,25 +143,15 @@ DEMO_MARKER = "DEMO_DATA.txt"
 # A `reproduce` output folder holds this: its runs were made by a reproduction and may be replaced by the next one;
 # a folder without it (a user's runs) is never written into by a reproduction.
 REPRODUCE_MARKER = "REPRODUCE_RUNS.txt"
-DATA_KINDS = ("auto", "real", "demo")
-DATA_KIND_HELP = "auto: demo if the data (or a folder up to 3 above) holds DEMO_DATA.txt, else real; in results.json"
-
-
-def resolve_data_kind(data_path: str | Path, requested: str = "auto", marker: str = DEMO_MARKER) -> str:
-    """"demo" or "real", from the data itself: a demo generator's marker in the data folder or up to three folders
-    above it (a generator's root holds several datasets) makes it demo. ``requested`` "real" on marked data is refused:
-    a run on demo data is never recorded as a real result."""
+def resolve_data_kind(data_path: str | Path, marker: str = DEMO_MARKER) -> str:
+    """"demo" or "real", from the data itself, never from an option: a demo generator's marker in the data folder or
+    up to three folders above it (a generator's root holds several datasets) makes it demo, so a run on demo data is
+    never recorded as a real result."""
     path = Path(data_path)
     start = path if path.is_dir() else path.parent
     marked = next((folder / marker for folder in [start, *list(start.resolve().parents)[:3]]
                    if (folder / marker).is_file()), None)
-    if requested == "auto":
-        return "demo" if marked else "real"
-    if requested == "real" and marked:
-        raise SystemExit(f"error: {path} is demo data ({marked} says so); it is never recorded as real")
-    if requested not in ("real", "demo"):
-        raise SystemExit(f"error: data kind {requested!r} is not one of {', '.join(DATA_KINDS)}")
-    return requested
+    return "demo" if marked else "real"
 
 
 def claim_output_folder(folder: str | Path, what: str, marker: str = DEMO_MARKER) -> Path:

@@ -87,12 +87,12 @@ def package_runs(out: Path) -> dict[str, dict]:
 
     def eroi(flags, name):
         _run(train_FCNEL, ["--config", str(configs["eroi"]), "--data-path", str(eroi_root), "--output", str(runs),
-                           "--experiment", name, "--overwrite", "--threads", "0", "--data-kind", "demo", *flags])
+                           "--experiment", name, "--overwrite", "--threads", "0", *flags])
         return runs / name / "results.json"
 
     def fer(flags, name):
         _run(fer_train, ["--config", str(configs["fer"]), "--data-path", str(fer_root / "fer2013"), "--output",
-                         str(runs), "--experiment", name, "--overwrite", "--data-kind", "demo", *flags])
+                         str(runs), "--experiment", name, "--overwrite", *flags])
         return runs / name / "results.json"
 
     return {"bodily_tsn (TSM fusion, clips)": {"key": "bodily", "samples": 48 * 15, "run": bodily,

@@ -14,7 +14,7 @@ from shared_utils.runs import parse_args_with_config
 
 pytestmark = pytest.mark.slow
 TINY = ["--backbone", "resnet50", "--arch", "fcn_resnet50", "--input-size", "32", "-b", "4", "--opt", "adam",
-        "--lr", "1e-3", "--loss", "mean", "--device", "cpu", "--deterministic", "--data-kind", "demo", "--epochs",
+        "--lr", "1e-3", "--loss", "mean", "--device", "cpu", "--deterministic", "--epochs",
         "1", "--no-baselines-grid"]
 
 

@@ -14,7 +14,7 @@ from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
 
 TINY = ["--backbone", "resnet50", "--arch", "fcn_resnet50", "--input-size", "32", "-b", "4", "--opt", "adam",
-        "--lr", "1e-3", "--loss", "mean", "--device", "cpu", "--deterministic", "--data-kind", "demo"]
+        "--lr", "1e-3", "--loss", "mean", "--device", "cpu", "--deterministic"]
 
 
 def _args(module, argv):
@@ -159,7 +159,7 @@ def test_roi_classifier_and_misspelt_alias(demo_root, tmp_path):
     assert train_RIO_clf.main is train_ROI_clf.main
     run_dir = train_RIO_clf.main(_args(train_RIO_clf, [
         "--data-path", str(demo_root), "--output", str(tmp_path), "--epochs", "2", "--backbone", "resnet18",
-        "--input-size", "32", "-b", "8", "--opt", "adam", "--lr", "1e-3", "--device", "cpu", "--data-kind", "demo"]))
+        "--input-size", "32", "-b", "8", "--opt", "adam", "--lr", "1e-3", "--device", "cpu"]))
     record = load_results(run_dir / "results.json")
     assert record["metrics"]["chance_accuracy"] == pytest.approx(1 / 6)
     assert 0 <= record["metrics"]["accuracy"] <= 1 and record["baseline"]["accuracy"] == pytest.approx(2 / 12)
@@ -168,7 +168,7 @@ def test_roi_classifier_and_misspelt_alias(demo_root, tmp_path):
 
 def test_baselines_script(demo_root, tmp_path):
     summaries = evaluate_baselines.main(_args(evaluate_baselines, [
-        "--data-path", str(demo_root), "--output", str(tmp_path), "--data-kind", "demo",
+        "--data-path", str(demo_root), "--output", str(tmp_path),
         "--baselines", "center_bias", "mean_map"]))
     record = load_results(tmp_path / "baseline_mean_map" / "results.json")
     assert record["metrics"]["mae"] == pytest.approx(record["baseline"]["mae"])  # the trivial map is its own reference

@@ -16,8 +16,7 @@ from fer_seresnet import bench, evaluate, train, visualize
 from shared_utils.runs import parse_args_with_config
 
 FAST = ["--arch", "cnn", "--width", "8", "--batch-size", "16", "--opt", "adamw", "--lr", "0.003",
-        "--weight-decay", "0.01", "--lr-warmup-epochs", "0", "--label-smoothing", "0", "--threads", "1",
-        "--data-kind", "demo"]
+        "--weight-decay", "0.01", "--lr-warmup-epochs", "0", "--label-smoothing", "0", "--threads", "1"]
 
 
 def _train(argv):
@@ -77,7 +76,7 @@ def test_resume_continues_exactly(demo_root, tmp_path):
 def test_evaluate_ten_crop_and_cross_dataset(trained, demo_root, tmp_path):
     run_dir, _ = trained
     checkpoint = str(run_dir / "checkpoint_best.pt")
-    common = ["--checkpoint", checkpoint, "--output", str(tmp_path), "--data-kind", "demo"]
+    common = ["--checkpoint", checkpoint, "--output", str(tmp_path)]
     same = evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
         *common, "--data-path", str(demo_root / "fer2013"), "--split", "private_test", "--ten-crop",
         "--experiment", "same"]))
@@ -188,12 +187,12 @@ def test_ferplus_eight_classes(demo_root, tmp_path):
     assert "recall/contempt" in record["metrics"] and len(record["extra"]["confusion_matrix"]) == 8
     again = evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
         "--checkpoint", str(tmp_path / "eight" / "checkpoint_best.pt"), *common, "--output", str(tmp_path),
-        "--experiment", "eight_eval", "--data-kind", "demo"]))
+        "--experiment", "eight_eval"]))
     assert again["accuracy"] == pytest.approx(record["metrics"]["accuracy"])  # the same split, centre crop
     with pytest.raises(SystemExit, match="predicts 8 classes but ferplus has 7; pass --ferplus-classes 8"):
         evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [
             "--checkpoint", str(tmp_path / "eight" / "checkpoint_best.pt"), *common, "--ferplus-classes", "7",
-            "--output", str(tmp_path), "--experiment", "mismatch", "--data-kind", "demo"]))
+            "--output", str(tmp_path), "--experiment", "mismatch"]))
 
 
 def test_skip_bad_rows_is_counted_in_the_log(demo_root, tmp_path):
@@ -217,7 +216,7 @@ def test_evaluate_never_falls_back_to_the_training_split(trained, demo_root, tmp
     train_only = tmp_path / "fer2013.csv"
     train_only.write_text("\n".join([lines[0], *[line for line in lines[1:] if line.endswith(",Training")]]) + "\n")
     common = ["--checkpoint", str(run_dir / "checkpoint_best.pt"), "--data-path", str(train_only), "--output",
-              str(tmp_path / "runs"), "--data-kind", "demo"]
+              str(tmp_path / "runs")]
     with pytest.raises(SystemExit, match=r"no test split \(has train\); pass --split train"):
         evaluate.main(parse_args_with_config(evaluate.get_args_parser(), [*common, "--experiment", "silent"]))
     assert not (tmp_path / "runs" / "silent").exists()

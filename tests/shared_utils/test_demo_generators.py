@@ -47,17 +47,21 @@ def test_generator_never_touches_a_users_folder(package, tmp_path):
 
 
 def test_data_kind_comes_from_the_data(tmp_path):
-    """A generator's marker (in the data folder or a few above) makes data demo; 'real' on it is refused."""
+    """A generator's marker (in the data folder or a few above) makes data demo; there is no option to say
+    otherwise (the trainers have no --data-kind flag)."""
     from shared_utils.files import DEMO_MARKER, resolve_data_kind
 
     real = tmp_path / "real" / "fer2013"
     real.mkdir(parents=True)
     (real / "fer2013.csv").write_text("emotion,pixels,Usage\n")
     assert resolve_data_kind(real) == resolve_data_kind(real / "fer2013.csv") == "real"
-    assert resolve_data_kind(real, "demo") == "demo"
     demo = tmp_path / "demo" / "rafdb" / "basic"
     demo.mkdir(parents=True)
     (tmp_path / "demo" / DEMO_MARKER).write_text("made by a generator\n")
-    assert resolve_data_kind(demo) == "demo"
-    with pytest.raises(SystemExit, match="is demo data .*DEMO_DATA.txt says so"):
-        resolve_data_kind(demo, "real")
+    assert resolve_data_kind(demo) == resolve_data_kind(demo / "EmoLabel") == "demo"
+    deep = tmp_path / "demo" / "a" / "b" / "c" / "d"  # more than three folders below the marker: not found
+    deep.mkdir(parents=True)
+    assert resolve_data_kind(deep) == "real"
+    for module in ("fer_seresnet.train", "emotionroi_ex.train_ROI_clf", "emotic_context.main"):
+        parser = __import__(module, fromlist=["get_args_parser"]).get_args_parser()
+        assert not any(a.dest == "data_kind" for a in parser._actions), module

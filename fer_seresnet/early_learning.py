@@ -78,7 +78,7 @@ def run_variant(text: str, images: torch.Tensor, labels: torch.Tensor, steps: in
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     model.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         accuracy = float((model(centre_crop(images[:HOLDOUT])).float().argmax(1) == labels[:HOLDOUT]).float().mean())

@@ -22,12 +22,11 @@ import torch.nn.functional as F
 from fer_seresnet.dataset import load_fer2013
 from fer_seresnet.model import ARCHS, SEBasicBlock, build_model
 from fer_seresnet.presets import FER_MEAN, FER_STD
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from shared_utils.cli import ArgumentParser, positive_int
 
 DEFAULT_VARIANTS = ["cnn:std:sgd:0.05", "se_resnet18:zero:sgd:0.05", "se_resnet18:std:sgd:0.05",
                     "se_resnet18:zero-nose:sgd:0.05", "se_resnet18:std-nose:sgd:0.05",
                     "se_resnet18:std:adamw:0.002", "cnn:std:adamw:0.002"]
-HOLDOUT = 1500
 
 
 def parse_variant(text: str) -> tuple[str, str, str, float]:
@@ -51,7 +50,7 @@ def centre_crop(images: torch.Tensor, size: int = 44) -> torch.Tensor:
 
 
 def run_variant(text: str, images: torch.Tensor, labels: torch.Tensor, steps: int, batch_size: int,
-                width: int) -> dict:
+                width: int, holdout: int = 1500) -> dict:
     arch, init, opt, lr = parse_variant(text)
     torch.manual_seed(0)
     model = build_model(arch, 7, width, 0.3, zero_init_residual=init.startswith("zero"))
@@ -64,7 +63,7 @@ def run_variant(text: str, images: torch.Tensor, labels: torch.Tensor, steps: in
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     else:
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    order = torch.randperm(len(labels) - HOLDOUT, generator=torch.Generator().manual_seed(1)) + HOLDOUT
+    order = torch.randperm(len(labels) - holdout, generator=torch.Generator().manual_seed(1)) + holdout
     flips = torch.rand(steps * batch_size, generator=torch.Generator().manual_seed(2)) < 0.5
     start, losses = time.perf_counter(), []
     model.train()
@@ -81,7 +80,7 @@ def run_variant(text: str, images: torch.Tensor, labels: torch.Tensor, steps: in
         losses.append(loss.item())
     model.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        accuracy = float((model(centre_crop(images[:HOLDOUT])).float().argmax(1) == labels[:HOLDOUT]).float().mean())
+        accuracy = float((model(centre_crop(images[:holdout])).float().argmax(1) == labels[:holdout]).float().mean())
     gammas = [float(b.bn2.weight.detach().abs().mean()) for b in model.modules() if isinstance(b, SEBasicBlock)]
     return {"variant": text, "loss_first50": float(np.mean(losses[:50])), "loss_last50": float(np.mean(losses[-50:])),
             "holdout_accuracy": accuracy, "residual_gamma": float(np.mean(gammas)) if gammas else float("nan"),
@@ -94,7 +93,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=positive_int, default=300)
     parser.add_argument("-b", "--batch-size", type=positive_int, default=64)
     parser.add_argument("--width", type=positive_int, default=16)
-    parser.add_argument("--threads", type=nonnegative_int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=2)
+    parser.add_argument("--holdout", type=positive_int, default=1500,
+                        help="Training images kept aside for the accuracy")
     parser.add_argument("variants", nargs="*", default=DEFAULT_VARIANTS, help="ARCH:INIT:OPTIMISER:LR")
     return parser
 
@@ -110,12 +111,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     train = load_fer2013(args.data_path).splits["train"]
     shuffle = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     images, labels = train.images[shuffle], train.labels[shuffle]
-    print(f"{len(labels) - HOLDOUT} training images, holdout {HOLDOUT}; {args.steps} steps of {args.batch_size}, "
+    holdout = args.holdout
+    if holdout >= len(labels) - args.batch_size:
+        raise SystemExit(f"error: --holdout {holdout} leaves fewer than one batch of the {len(labels)} images")
+    print(f"{len(labels) - holdout} training images, holdout {holdout}; {args.steps} steps of {args.batch_size}, "
           f"width {args.width}")
     print(f"{'variant':32s} {'loss 1-50':>9s} {'loss last 50':>12s} {'holdout acc':>11s} {'|gamma|':>8s} {'s':>5s}")
     rows = []
     for text in args.variants:
-        row = run_variant(text, images, labels, args.steps, args.batch_size, args.width)
+        row = run_variant(text, images, labels, args.steps, args.batch_size, args.width, holdout)
         rows.append(row)
         print(f"{text:32s} {row['loss_first50']:9.3f} {row['loss_last50']:12.3f} {row['holdout_accuracy']:11.3f} "
               f"{row['residual_gamma']:8.3f} {row['seconds']:5.0f}", flush=True)

@@ -333,3 +333,18 @@ def test_export_ships_real_runs_only(trained, tmp_path):
         assert torch.allclose(full(x).softmax(1), half(x).softmax(1), atol=2e-3)
     with pytest.raises(SystemExit, match="already exists"):
         export_model.main([str(real), "--out", str(out)])
+
+
+def test_early_learning_shows_zero_init_residual_blocks_still_closed(demo_root, capsys):
+    """The diagnostic behind the README's "why the SE-ResNet starts slower": on the same batches, the zero-init
+    SE-ResNet's residual gammas stay near 0 while a standard-init one keeps them near 1."""
+    from fer_seresnet import early_learning
+
+    rows = early_learning.main(["--data-path", str(demo_root / "fer2013"), "--steps", "50", "-b", "8", "--width", "4",
+                                "--threads", "1", "--holdout", "60", "se_resnet18:zero:sgd:0.05",
+                                "se_resnet18:std:sgd:0.05"])
+    zero, standard = rows
+    assert zero["residual_gamma"] < 0.1 and standard["residual_gamma"] > 0.8
+    assert "se_resnet18:zero:sgd:0.05" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="variant 'resnet:std:sgd:1'"):
+        early_learning.main(["--data-path", str(demo_root / "fer2013"), "resnet:std:sgd:1"])

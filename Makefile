@@ -45,6 +45,14 @@ demo: setup
 report: setup
 	$(PY) -m shared_utils.report $(RUNS)
 
+# Each package's loader and training step (random weights, the recipes' shapes; demo data in a temporary folder),
+# with peak memory and the settings printed: a few minutes on 2 CPU cores. Tables per setting: the package READMEs.
+bench: setup
+	$(PY) -m fer_seresnet.bench --sections loader step --settings fp32 bf16+channels_last --steps 3
+	$(PY) -m emotic_context.bench --persons 104 --settings fp32 bf16+channels_last --steps 1
+	$(PY) -m emotionroi_ex.bench --batch-size 4 --settings fp32 bf16+channels_last --steps 1
+	$(PY) -m bodily_tsn.benchmark --sections dataset step --settings fp32 bf16+channels_last --steps 1
+
 # On a CUDA machine: every package's demo recipe with AMP off / on + channels_last, a 2-process torchrun run and
 # the FER2013 full recipe, reported in $(RUNS)/gpu_check/gpu_check.md. Without CUDA it says so and exits 0.
 gpu-check: setup

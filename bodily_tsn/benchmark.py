@@ -1,18 +1,31 @@
-"""Throughput of the data pipeline (mp4 decoding vs extracted JPEG frames) and of end-to-end training.
+"""Throughput of the data pipeline and of training, with peak memory, on the paper recipe's shapes.
 
-    python -m bodily_tsn.benchmark --data_root DIR [--videos a.mp4 b.mp4] [--input fusion --num_segments 5
-        --crop_size 224 --arch resnet50 --steps 4 --batch_size 4 --threads 2]
+    python -m bodily_tsn.benchmark --data_root DIR [--sections dataset step] [--settings default bf16+channels_last]
+        [--ref REV] [--input fusion --num_segments 3 --crop_size 224 --arch resnet50 --batch_size 8 --threads 2]
 
 1. ``frames``: for each ``--videos`` file (any mp4), clips/s of fetching ``num_segments`` TSN-sampled
    frames by decoding the mp4 versus reading the same frames from an extracted JPEG folder.
-2. ``dataset``: clips/s of the full training pipeline (sampling, decoding, crops, augmentation,
-   tensors) over ``DATA_ROOT``'s train split, from mp4 and from extracted frames.
-3. ``train``: end-to-end training clips/s (data + forward + backward + SGD step) at the stated size.
-Not a test: numbers depend on the machine and its load; the README quotes them with the command.
+2. ``dataset``: clips/s of the training loader alone (sampling, decoding, crops, augmentation, tensors) over
+   ``DATA_ROOT``'s train split, from mp4 and from extracted frames.
+3. ``train``: end-to-end training clips/s (data + forward + backward + SGD step), fp32.
+4. ``step``: the training step alone, ``train_EmoReact.py``'s own code on synthetic clips
+   (``time_train_step.py``), one process per setting (precision, memory format, allocator) and per ``--ref``
+   revision, alternated over ``--rounds``; the table's ratios are to its first row.
+The settings are printed with the numbers. Not a test: numbers depend on the machine and its load.
 """
+
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
 
 from __future__ import annotations
 
+from bodily_tsn.options import benchmark_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(benchmark_parser, __name__)
+
+import contextlib
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,11 +40,20 @@ from bodily_tsn.dataset import (
     split_paths,
     video_info,
 )
+from bodily_tsn.demo_data import make_demo_dataset
 from bodily_tsn.model import BodilyTSN
 from bodily_tsn.presets import ClipTrainTransform
 from bodily_tsn.tools.frames import decode_all, write_frame_folder
 from bodily_tsn.tools.vid2img_emoreact import extract
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from shared_utils.benchmarking import (
+    Setting,
+    alternate,
+    peak_rss_mib,
+    print_settings_table,
+    reset_peak_rss,
+    runtime_flags,
+    setting_env,
+)
 
 
 def clips_per_second(fn, count: int) -> float:
@@ -100,43 +122,77 @@ def bench_train(args) -> dict:
     return {"train_clips_per_s": clips / (time.perf_counter() - started)}
 
 
+DEMO_CLIPS = {"train": 16, "val": 2, "test": 2}  # without --data_root: a demo EmoReact this size
+STEP_TIMER = Path(__file__).resolve().parent / "time_train_step.py"
+
+
+def step_setting(name: str, trainer_argv: list[str], steps: int, tree: Path | None = None) -> Setting:
+    """How to run ``time_train_step.py`` for setting ``name`` (``default``: the trainer's own defaults; else e.g.
+    ``bf16+channels_last+jemalloc``, see ``shared_utils.benchmarking``), with ``tree``'s code if given."""
+    flags, env = ([], {}) if name == "default" else (runtime_flags(name), setting_env(name))
+    argv = [sys.executable, str(STEP_TIMER), "--steps", str(steps), "--", *trainer_argv, *flags]
+    if tree is not None:  # an older checkout first on the path: its own package code, this file's timer
+        env["PYTHONPATH"] = str(tree)
+    return Setting(argv, env, str(tree) if tree else None)
+
+
+@contextlib.contextmanager
+def checkout(rev: str):
+    """``git archive REV`` unpacked into a temporary folder (removed afterwards); the repository is untouched."""
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="bodily_ref_") as tmp:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", rev], capture_output=True)
+        if archive.returncode != 0:
+            raise SystemExit(f"error: --ref {rev}: git archive failed: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        yield Path(tmp)
+
+
+def bench_steps(args, trainer_argv: list[str]) -> None:
+    with contextlib.ExitStack() as stack:
+        settings = {}
+        if args.ref:
+            tree = stack.enter_context(checkout(args.ref))
+            settings[f"{args.ref} (its defaults)"] = step_setting("default", trainer_argv, args.steps, tree)
+        for name in args.settings:
+            settings[name] = step_setting(name, trainer_argv, args.steps)
+        results = alternate(settings, args.rounds)
+    print(f"step ({' '.join(trainer_argv)}; {args.steps} steps a run, {args.rounds} alternated rounds, medians):")
+    print_settings_table(results, "clips", args.batch_size)
+
+
 def main(argv=None) -> None:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data_root", required=True)
-    parser.add_argument("--videos", nargs="*", default=[], help="extra mp4 files for the frames benchmark")
-    parser.add_argument("--input", default="fusion")
-    parser.add_argument("--num_segments", type=positive_int, default=5)
-    parser.add_argument("--crop_size", type=positive_int, default=224)
-    parser.add_argument("--scale_size", type=positive_int, default=256)
-    parser.add_argument("--arch", default="resnet50")
-    parser.add_argument("--shift", action="store_true")
-    parser.add_argument("--batch_size", type=positive_int, default=4)
-    parser.add_argument("--steps", type=positive_int, default=4)
-    parser.add_argument("--clips", type=positive_int, default=32, help="clips timed in the dataset benchmark")
-    parser.add_argument("--repeats", type=positive_int, default=20, help="samplings per video in the frames benchmark")
-    parser.add_argument("--threads", type=nonnegative_int, default=None)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["frames", "dataset", "train"])
+    parser = benchmark_parser()
     args = parser.parse_args(argv)
-    for name in ("num_segments", "crop_size", "scale_size", "batch_size", "steps", "clips", "repeats"):
-        if getattr(args, name) < 1:  # a rate over zero clips would print 0 clips/s as if measured
-            parser.error(f"--{name} must be at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
+    trainer_argv = ["--input", args.input, "--num_segments", str(args.num_segments), "--arch", args.arch,
+                    "--batch-size", str(args.batch_size), "--crop_size", str(args.crop_size),
+                    "--scale_size", str(args.scale_size), "--threads", str(args.threads),
+                    *(["--shift"] if args.shift else [])]
     print(f"# bodily_tsn benchmark: input={args.input} segments={args.num_segments} crop={args.crop_size} "
-          f"arch={args.arch} threads={torch.get_num_threads()}")
+          f"arch={args.arch} shift={args.shift} batch={args.batch_size} threads={torch.get_num_threads()}")
     with tempfile.TemporaryDirectory() as tmp:
-        if "frames" not in args.skip:
+        if {"dataset", "train"} & set(args.sections) and not args.data_root:  # a small demo EmoReact
+            args.data_root = str(make_demo_dataset(Path(tmp) / "demo", DEMO_CLIPS, seed=0))
+        if "frames" in args.sections:
             for row in bench_frames([Path(v) for v in args.videos], args.num_segments, args.repeats, Path(tmp)):
                 print(f"frames {row['video']} ({row['frames']} frames {row['size']}): "
                       f"mp4 {row['mp4_clips_per_s']:.1f} clips/s, jpeg {row['jpeg_clips_per_s']:.1f} clips/s")
-        if "dataset" not in args.skip:
+        if "dataset" in args.sections:
+            reset_peak_rss()
             row = bench_dataset(args, Path(tmp))
-            print(f"dataset ({args.input}, {args.num_segments} segments, {args.crop_size} px): "
-                  f"mp4 {row['mp4_clips_per_s']:.1f} clips/s, jpeg {row['jpeg_clips_per_s']:.1f} clips/s")
-    if "train" not in args.skip:
-        row = bench_train(args)
-        print(f"train ({args.arch}, {args.input}, {args.num_segments} segments, {args.crop_size} px, batch "
-              f"{args.batch_size}): {row['train_clips_per_s']:.2f} clips/s")
+            print(f"dataset (the training loader alone; {args.input}, {args.num_segments} segments, "
+                  f"{args.crop_size} px): mp4 {row['mp4_clips_per_s']:.1f} clips/s, jpeg "
+                  f"{row['jpeg_clips_per_s']:.1f} clips/s, peak RSS {peak_rss_mib():.0f} MiB")
+        if "train" in args.sections:
+            reset_peak_rss()
+            row = bench_train(args)
+            print(f"train (loader + step, end to end; {args.arch}, {args.input}, {args.num_segments} segments, "
+                  f"{args.crop_size} px, batch {args.batch_size}, fp32): {row['train_clips_per_s']:.2f} clips/s, "
+                  f"peak RSS {peak_rss_mib():.0f} MiB")
+    if "step" in args.sections:
+        bench_steps(args, trainer_argv)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,14 @@ or ``.mp4`` of the overlays, into ``RUN/cam`` by default. The model, data and cr
 the run's ``args.yaml``; weights come from its best checkpoint.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from bodily_tsn.options import cam_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(cam_parser, __name__)
 
 from pathlib import Path
 
@@ -20,7 +27,6 @@ from PIL import Image
 from bodily_tsn.dataset import LABELS, EmoReactClips, dataset_options, split_paths
 from bodily_tsn.explain import explain_clip, load_run_model
 from bodily_tsn.presets import ClipEvalTransform
-from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.files import atomic_write
 from shared_utils.gradcam import CAM_METHODS
 from shared_utils.plotting import overlay_heatmap, save_image_grid
@@ -95,16 +101,7 @@ def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "
 
 
 def main(argv=None) -> None:
-    parser = ArgumentParser(description="Grad-CAM explanations of a bodily_tsn run, per sampled frame")
-    parser.add_argument("--run", required=True, help="run folder (args.yaml, checkpoint_best.pt)")
-    parser.add_argument("--label", required=True, choices=LABELS)
-    parser.add_argument("--method", default="gradcam", choices=list(CAM_METHODS))
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
-    parser.add_argument("--videos", nargs="+", default=None, help="clip file names (default: the first --num_clips)")
-    parser.add_argument("--num_clips", type=positive_int, default=2)
-    parser.add_argument("--format", dest="fmt", default="gif", choices=["gif", "mp4"])
-    parser.add_argument("--data_root", default=None, help="override the run's data root")
-    parser.add_argument("--out", default=None, help="output folder (default: RUN/cam)")
+    parser = cam_parser()
     args = parser.parse_args(argv)
     for path in run_cam(args.run, args.label, args.method, args.split, args.videos, args.num_clips, args.fmt,
                         args.out, args.data_root):

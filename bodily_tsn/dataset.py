@@ -32,15 +32,12 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from bodily_tsn.masking import draw_surgical_mask
+from bodily_tsn.options import INPUTS, LABELS, MISSING_BOX, PACKAGE_DIR
 from shared_utils.runtime import LOGGER_NAME, progress
 
-LABELS = ["Curiosity", "Uncertainty", "Excitement", "Happiness", "Surprise", "Disgust", "Fear", "Frustration"]
-INPUTS = ("face", "body", "fullbody", "fusion")
 VIDEO_SUBDIR = Path("Data") / "AllVideos"
 HOLISTIC_SUBDIR = Path("Holistic")
 SPLIT_FOLDERS = {"train": "Train", "val": "Validation", "test": "Test"}  # original dataset.py:236-241
-MISSING_BOX = ("frame", "nearest")
-PACKAGE_DIR = Path(__file__).resolve().parent
 SPLITS_DIR = PACKAGE_DIR / "EmoReact"  # the original's train/val/test.csv, shipped with the package
 NUM_LANDMARKS = 68
 BOX_MARGIN = 0.10  # each side, as a fraction of the box's width / height

@@ -20,7 +20,14 @@ Some frames have no face (OpenFace ``success`` 0) or no pose (empty line), as in
 Valence follows Happiness - Frustration plus noise, in 1..7. ``DEMO_DATA.txt`` marks the folder.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from bodily_tsn.options import demo_data_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(demo_data_parser, __name__)
 
 import io
 from pathlib import Path
@@ -33,7 +40,6 @@ from PIL import Image
 
 from bodily_tsn.dataset import HOLISTIC_SUBDIR, LABELS, SPLIT_FOLDERS, VIDEO_SUBDIR
 from bodily_tsn.masking import draw_surgical_mask
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
 from shared_utils.files import DEMO_MARKER, atomic_write, atomic_write_text, claim_output_folder
 from shared_utils.runtime import progress
 
@@ -245,12 +251,7 @@ def hash_split(split: str) -> int:
 
 
 def main(argv=None) -> None:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder to write the demo EmoReact into")
-    parser.add_argument("--train", type=positive_int, default=48)
-    parser.add_argument("--val", type=positive_int, default=24)
-    parser.add_argument("--test", type=positive_int, default=24)
-    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser = demo_data_parser()
     args = parser.parse_args(argv)
     path = make_demo_dataset(args.out, {"train": args.train, "val": args.val, "test": args.test}, args.seed)
     print(f"demo EmoReact written to {path}")

@@ -19,11 +19,9 @@ from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import Bottleneck
 
 from bodily_tsn.dataset import LABELS, stream_names
+from bodily_tsn.options import ARCHS, SHIFT_PLACES
 from shared_utils import weights
 from shared_utils.checkpoint import load_state_dict_checked, read_state_dict
-
-ARCHS = ("resnet50", "mobilenet_v2")
-SHIFT_PLACES = ("blockres", "block")
 
 
 # --------------------------------------------------------------------------- temporal shift (TSM)
@@ -211,10 +209,13 @@ class BodilyTSN(nn.Module):
         batch, num_streams = clips.shape[:2]
         if num_streams != len(self.streams):
             raise ValueError(f"model expects {len(self.streams)} stream(s) {self.streams}, got {num_streams}")
-        if self.shared_trunk:
-            scores = self.towers["shared"](clips.flatten(0, 1)).view(batch, num_streams, -1)
-        else:
-            scores = torch.stack([self.towers[name](clips[:, s]) for s, name in enumerate(self.streams)], dim=1)
+        # One trunk call per stream, as the original (trainer/trainer.py:90-100: the body clip, then the face clip):
+        # the BatchNorm layers that train (partial BN leaves the first) normalise each stream by its own batch
+        # statistics and update their running statistics body first, then face. One call over both streams would
+        # mix the two streams' statistics, and was slower on CPU (bigger buffers, more page faults).
+        call_order = sorted(range(num_streams), key=lambda s: self.streams[s] != "body")
+        by_stream = {s: self.tower(self.streams[s])(clips[:, s]) for s in call_order}
+        scores = torch.stack([by_stream[s] for s in range(num_streams)], dim=1)
         out = {"stream_logits": scores[..., : len(LABELS)], "logits": scores[..., : len(LABELS)].mean(dim=1)}
         if self.valence:
             out["valence"] = scores[..., len(LABELS)].mean(dim=1)

@@ -1,14 +1,16 @@
-"""The command line of ``train_EmoReact.py``, in a module of its own: ``cam.py`` reads it to fill in options that an
-older run's args.yaml does not hold, and a script never imports another script."""
+"""The package's command lines, light to import: every script builds its parser here, so ``--help`` answers before
+torch is loaded (``shared_utils.cli.answer_help_first``). ``cam.py`` also reads the training parser to fill in options
+that an older run's args.yaml does not hold, and a script never imports another script."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from bodily_tsn.dataset import INPUTS, MISSING_BOX, PACKAGE_DIR
-from bodily_tsn.model import ARCHS, SHIFT_PLACES
 from shared_utils.cli import (
+    CAM_METHOD_NAMES,
     ArgumentParser,
+    add_runtime_args,
     nonnegative_float,
     nonnegative_int,
     positive_float,
@@ -16,9 +18,23 @@ from shared_utils.cli import (
     probability,
 )
 from shared_utils.runs import add_run_args
-from shared_utils.runtime import add_runtime_args
 
+PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
+# the names the command line offers; dataset.py and model.py use these same tuples
+LABELS = ["Curiosity", "Uncertainty", "Excitement", "Happiness", "Surprise", "Disgust", "Fear", "Frustration"]
+INPUTS = ("face", "body", "fullbody", "fusion")
+MISSING_BOX = ("frame", "nearest")
+ARCHS = ("resnet50", "mobilenet_v2")
+SHIFT_PLACES = ("blockres", "block")
+# reproduce.py: experiment -> the options that define it (paper_results.json uses the same names)
+EXPERIMENTS = {
+    "tsm_fusion_mask": ["--input", "fusion", "--mask", "--shift"],
+    "tsn_face_mask": ["--input", "face", "--mask"],
+    "tsn_body": ["--input", "body"],
+    "tsn_fullbody_mask": ["--input", "fullbody", "--mask"],
+    "tsn_face": ["--input", "face"],
+}
 DEFAULT_DATA_ROOT = REPO_ROOT / "data" / "EmoReact"
 
 
@@ -99,4 +115,78 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("-j", dest="workers", type=nonnegative_int, default=argparse.SUPPRESS,
                         help="alias of --workers")
     parser.add_argument("-d", dest="device", default=argparse.SUPPRESS, help="alias of --device")
+    return parser
+
+
+def cam_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(description="Grad-CAM explanations of a bodily_tsn run, per sampled frame")
+    parser.add_argument("--run", required=True, help="run folder (args.yaml, checkpoint_best.pt)")
+    parser.add_argument("--label", required=True, choices=LABELS)
+    parser.add_argument("--method", default="gradcam", choices=CAM_METHOD_NAMES)
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--videos", nargs="+", default=None, help="clip file names (default: the first --num_clips)")
+    parser.add_argument("--num_clips", type=positive_int, default=2)
+    parser.add_argument("--format", dest="fmt", default="gif", choices=["gif", "mp4"])
+    parser.add_argument("--data_root", default=None, help="override the run's data root")
+    parser.add_argument("--out", default=None, help="output folder (default: RUN/cam)")
+    return parser
+
+
+def demo_data_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(description="A small synthetic EmoReact in the official layout, for demos and tests")
+    parser.add_argument("--out", required=True, help="folder to write the demo EmoReact into")
+    parser.add_argument("--train", type=positive_int, default=48)
+    parser.add_argument("--val", type=positive_int, default=24)
+    parser.add_argument("--test", type=positive_int, default=24)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    return parser
+
+
+def reproduce_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(description="bodily_tsn: reproduce the EmoReact experiments (demo without data)")
+    parser.add_argument("--data-root", default="data", help="folder holding EmoReact/")
+    parser.add_argument("--out", default="runs/reproduce/bodily_tsn")
+    parser.add_argument("--full", action="store_true", help="demo: run all five experiments, not only the headline")
+    parser.add_argument("--pretrained", default="affectnet",
+                        help="real data: affectnet (the original's files, from the weights cache) or a file")
+    parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=None)
+    return parser
+
+
+def mask_faces_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(description="draw surgical masks over the lower face of every EmoReact frame")
+    parser.add_argument("--data_root", required=True)
+    parser.add_argument("--out", required=True, help="masked frames folder")
+    parser.add_argument("--frames_dir", default=None, help="read frames from here instead of decoding the mp4")
+    parser.add_argument("--skip_bad", action="store_true")
+    return parser
+
+
+def benchmark_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(description="Throughput of the bodily_tsn data pipeline and of training, with peak memory")
+    parser.add_argument("--data_root", default=None,
+                        help="an EmoReact folder for the dataset and train sections (default: a small demo one)")
+    parser.add_argument("--videos", nargs="*", default=[], help="mp4 files for the frames section")
+    parser.add_argument("--input", default="fusion", choices=INPUTS)
+    parser.add_argument("--num_segments", type=positive_int, default=3, help="the original README table's 3")
+    parser.add_argument("--crop_size", type=positive_int, default=224)
+    parser.add_argument("--scale_size", type=positive_int, default=256)
+    parser.add_argument("--arch", default="resnet50", choices=ARCHS)
+    parser.add_argument("--shift", action=argparse.BooleanOptionalAction, default=True, help="TSM (--no-shift: TSN)")
+    parser.add_argument("--batch_size", type=positive_int, default=8, help="the original config.json's 8")
+    parser.add_argument("--steps", type=positive_int, default=3, help="timed training steps per run")
+    parser.add_argument("--clips", type=positive_int, default=32, help="clips timed in the dataset section")
+    parser.add_argument("--repeats", type=positive_int, default=20, help="samplings per video in the frames section")
+    parser.add_argument("--threads", type=nonnegative_int, default=2)
+    parser.add_argument("--sections", nargs="+", default=["dataset", "step"],
+                        choices=["frames", "dataset", "train", "step"],
+                        help="frames: mp4 vs JPEG reads; dataset: the training loader alone; train: loader + step "
+                             "end to end; step: the training step alone (time_train_step.py), per --settings")
+    parser.add_argument("--settings", nargs="+", default=["default"], metavar="SETTING",
+                        help="step section: each a '+'-joined choice of fp32, bf16, channels_last, glibc, jemalloc, "
+                             "tcmalloc; 'default' = train_EmoReact.py's own defaults")
+    parser.add_argument("--ref", default=None, metavar="REV",
+                        help="step section: also time git revision REV's code with its own defaults (git archive "
+                             "into a temporary folder), alternating with this checkout")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="step section: alternation rounds")
     return parser

@@ -10,27 +10,24 @@ masked face and the body) runs with the short demo recipe ``configs/demo.yaml``;
 the other four experiments.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from bodily_tsn.options import EXPERIMENTS, get_args_parser, reproduce_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(reproduce_parser, __name__)
 
 import time
 from pathlib import Path
 
 from bodily_tsn.dataset import PACKAGE_DIR
 from bodily_tsn.demo_data import make_demo_dataset
-from bodily_tsn.options import get_args_parser
 from bodily_tsn.train_EmoReact import main
-from shared_utils.cli import ArgumentParser
 from shared_utils.files import REPRODUCE_MARKER, claimed_output_folder
 from shared_utils.runs import parse_args_with_config
 
-# experiment -> the options that define it (paper_results.json uses the same names)
-EXPERIMENTS = {
-    "tsm_fusion_mask": ["--input", "fusion", "--mask", "--shift"],
-    "tsn_face_mask": ["--input", "face", "--mask"],
-    "tsn_body": ["--input", "body"],
-    "tsn_fullbody_mask": ["--input", "fullbody", "--mask"],
-    "tsn_face": ["--input", "face"],
-}
 HEADLINE = "tsm_fusion_mask"
 
 
@@ -73,13 +70,7 @@ def _reproduce(data_root: Path, out: Path, full: bool, pretrained: str, experime
 
 
 def main_cli(argv=None) -> None:
-    parser = ArgumentParser(description="bodily_tsn: reproduce the EmoReact experiments (demo without data)")
-    parser.add_argument("--data-root", default="data", help="folder holding EmoReact/")
-    parser.add_argument("--out", default="runs/reproduce/bodily_tsn")
-    parser.add_argument("--full", action="store_true", help="demo: run all five experiments, not only the headline")
-    parser.add_argument("--pretrained", default="affectnet",
-                        help="real data: affectnet (the original's files, from the weights cache) or a file")
-    parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=None)
+    parser = reproduce_parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()
     reproduce(args.data_root, args.out, args.full, args.pretrained, args.experiments)

@@ -10,7 +10,14 @@ The checkpoint with the best validation micro ROC AUC (the original's monitor) i
 test split; results.json, per-label AUC bars, ROC / PR curves and test predictions go to the run folder.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from bodily_tsn.options import get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
 
 import os
 import re
@@ -24,7 +31,6 @@ from sklearn.exceptions import UndefinedMetricWarning
 
 from bodily_tsn.dataset import LABELS, EmoReactClips, check_data_root, dataset_options, split_paths
 from bodily_tsn.model import build_model, resolve_pretrained
-from bodily_tsn.options import get_args_parser
 from bodily_tsn.presets import ClipEvalTransform, ClipTrainTransform
 from shared_utils import metrics, plotting
 from shared_utils.checkpoint import (
@@ -188,6 +194,10 @@ def main(args) -> dict:
         log.warning("warning: partial BN from random init freezes randomly initialised BatchNorm statistics and "
                     "often ends in a non-finite loss; start from --pretrained affectnet (as the original) or "
                     "pass --no_partialbn")
+    # The guard stops a diverged run (the original trains on in NaN); what to do depends on where it started.
+    diverged_hint = ("random weights with partial BN (the original's default) diverge here: start from the original's "
+                     "--pretrained affectnet, or let every BatchNorm learn with --no_partialbn"
+                     if pretrained is None and not args.no_partialbn else "lower --lr, or clip with --clip-gradient")
     model = rt.prepare_model(build_model(args, pretrained))
     core = rt.unwrap(model)
     streams = core.streams
@@ -214,7 +224,7 @@ def main(args) -> dict:
                 break
             rt.set_epoch(train_loader, epoch)
             stats = train_one_epoch(model, train_loader, optimizer, loss_fn, rt, epoch,
-                                    clip_grad_norm=args.clip_gradient)
+                                    clip_grad_norm=args.clip_gradient, diverged_hint=diverged_hint)
             scheduler.step()
             val = score(check_finite(collect_predictions(model, val_loader, predict_fn, rt, desc="val"),
                                      f"validation after epoch {epoch + 1}"), streams)

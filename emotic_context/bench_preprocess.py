@@ -9,7 +9,14 @@ The port keeps every resized image in a Python list and then copies it into one 
 is at least the size of the context + body arrays (printed for comparison, as arithmetic).
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import bench_preprocess_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(bench_preprocess_parser, __name__)
 
 import json
 import os
@@ -21,22 +28,12 @@ import time
 
 import numpy as np
 
-from emotic_context.dataset import PORT_BODY_SIZE, PORT_CONTEXT_SIZE
 from emotic_context.demo_data import make_split, write_annotations_mat
-from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.files import claim_output_folder
-
-COMMON_TRAIN_PERSONS = 23266
 
 
 def main(argv=None) -> dict:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="scratch folder (several GB at full size)")
-    parser.add_argument("--persons", type=positive_int, default=COMMON_TRAIN_PERSONS)
-    parser.add_argument("--image_size", type=positive_int, default=64, help="side of the generated images")
-    parser.add_argument("--context_size", type=positive_int, default=PORT_CONTEXT_SIZE)
-    parser.add_argument("--body_size", type=positive_int, default=PORT_BODY_SIZE)
-    parser.add_argument("--keep", action="store_true", help="keep the generated layout and cache")
+    parser = bench_preprocess_parser()
     args = parser.parse_args(argv)
     # Its own scratch folder only (new, empty, or made by this benchmark): the clean-up below removes what it wrote.
     out = claim_output_folder(args.out, "emotic_context.bench_preprocess")

@@ -11,7 +11,14 @@ classes and the port's own ``emotic.Emotic`` are accepted, and their parameters 
 ``EmoticModel``'s names. A file naming any other class is refused in one line.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import convert_port_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(convert_port_parser, __name__)
 
 import pickle
 from pathlib import Path
@@ -19,10 +26,9 @@ from pathlib import Path
 import torch
 
 import emotic_context  # noqa: F401  (imports shared_utils before torchvision)
-from emotic_context.dataset import PORT_BODY_SIZE, PORT_CONTEXT_SIZE
 from emotic_context.model import EmoticModel
+from emotic_context.options import PORT_BODY_SIZE, PORT_CONTEXT_SIZE
 from shared_utils.checkpoint import load_weights_only, module_state_dict, save_checkpoint, training_state
-from shared_utils.cli import ArgumentParser
 
 PORT_FILES = {"context": "model_context1.pth", "body": "model_body1.pth", "fusion": "model_emotic1.pth"}
 # nn.Sequential(*list(resnet.children())[:-1]): conv1, bn1, relu, maxpool, layer1..4, avgpool
@@ -82,10 +88,7 @@ def convert(models_dir: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def main(argv=None) -> Path:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models_dir", help="the port's models folder (model_context1.pth, model_body1.pth, "
-                                           "model_emotic1.pth)")
-    parser.add_argument("out", help="checkpoint to write (refused if it exists)")
+    parser = convert_port_parser()
     args = parser.parse_args(argv)
     out = Path(args.out)
     if out.exists():

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from emotic_context.options import PORT_BODY_SIZE, PORT_CONTEXT_SIZE
 from shared_utils.files import make_folder, read_image
 
 CATEGORIES = (
@@ -42,8 +43,6 @@ PORT_CSV_COLUMNS = ["Index", "Folder", "Filename", "Image Size", "BBox", "Catego
                     "Gender", "Age"]
 # The port stores VAD on 1..10 and trains on VAD / 10; predictions are multiplied back by 10.
 VAD_SCALE = 10.0
-# Image sizes of the port's npy cache (context resized whole, body crop resized).
-PORT_CONTEXT_SIZE, PORT_BODY_SIZE = 224, 128
 
 
 @dataclass

@@ -14,7 +14,14 @@ category frequencies, co-occurrences, set sizes, VAD mean and covariance, box-si
 rows), so the demo's category frequencies and co-occurrences follow the real ones.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import demo_data_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(demo_data_parser, __name__)
 
 import json
 from pathlib import Path
@@ -23,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from emotic_context.dataset import CATEGORIES
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from emotic_context.options import DEFAULT_PERSONS
 from shared_utils.files import DEMO_MARKER, atomic_write_text, claim_output_folder
 
 FOLDERS = ("mscoco/images", "framesdb/images", "ade20k/images", "emodb_small/images")
@@ -32,7 +39,6 @@ SCENE_COLORS = np.array([[200, 60, 60], [60, 170, 60], [60, 80, 200], [210, 200,
                          [70, 190, 190], [120, 120, 120]], dtype=np.float32)
 PERSON_COLORS = np.array([[250, 250, 250], [20, 20, 20], [250, 140, 0], [0, 90, 40], [150, 0, 60],
                           [90, 60, 30]], dtype=np.float32)
-DEFAULT_PERSONS = {"train": 320, "val": 80, "test": 120}
 LABEL_SET_SEED = 0  # the 42 label sets are the same in every split and every demo dataset
 
 
@@ -274,14 +280,7 @@ def generate(out: str | Path, persons: dict[str, int] | None = None, seed: int =
 
 
 def main(argv=None) -> None:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="dataset root to write (emotic/ and Annotations/ inside)")
-    parser.add_argument("--train", type=positive_int, default=DEFAULT_PERSONS["train"], help="persons in train")
-    parser.add_argument("--val", type=positive_int, default=DEFAULT_PERSONS["val"])
-    parser.add_argument("--test", type=positive_int, default=DEFAULT_PERSONS["test"])
-    parser.add_argument("--seed", type=nonnegative_int, default=0)
-    parser.add_argument("--write-stats", metavar="REAL_JSON", default=None,
-                        help="maintainers: recompute demo_label_stats.json from a real EMOTIC annotation file")
+    parser = demo_data_parser()
     args = parser.parse_args(argv)
     if args.write_stats:
         atomic_write_text(STATS_FILE, json.dumps(label_statistics_from_real(args.write_stats), indent=1) + "\n")

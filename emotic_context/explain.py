@@ -8,7 +8,14 @@ ResNet block of that stream (7x7 cells at the port's 224 px context, 4x4 at its 
 are drawn over the stream's input image.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import explain_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(explain_parser, __name__)
 
 from pathlib import Path
 
@@ -22,7 +29,6 @@ from emotic_context.dataset import CATEGORIES, black_out_person, clamp_bbox, con
 from emotic_context.model import model_from_checkpoint
 from emotic_context.presets import stream_transforms
 from shared_utils import plotting
-from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.files import make_folder
 from shared_utils.gradcam import CamExplainer, preset_target_layers
 
@@ -61,18 +67,7 @@ def explain_person(model, arch: dict, image: np.ndarray, bbox, category: int, me
 
 
 def main(argv=None) -> Path:
-    parser = ArgumentParser(description="Grad-CAM on the context and body streams of a trained run")
-    parser.add_argument("--experiment_path", required=True)
-    parser.add_argument("--checkpoint", default=None)
-    parser.add_argument("--image", required=True)
-    parser.add_argument("--bbox", type=float, nargs=4, required=True, metavar=("X1", "Y1", "X2", "Y2"))
-    parser.add_argument("--category", required=True, help="category name, e.g. Happiness")
-    parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
-    parser.add_argument("--out", default=None, help="default RUN/gradcam")
-    parser.add_argument("--overwrite", action="store_true", help="replace an earlier map of the same image name")
-    parser.add_argument("--context_size", type=positive_int, default=None,
-                        help="context input side (default: the run's); the last block's map is 1/32 of it")
-    parser.add_argument("--body_size", type=positive_int, default=None, help="body input side (default: the run's)")
+    parser = explain_parser()
     args = parser.parse_args(argv)
     if args.category not in CATEGORIES:
         raise SystemExit(f"error: unknown category {args.category!r}; one of: {', '.join(CATEGORIES)}")

@@ -11,7 +11,14 @@ default ``DATA_PATH/../emotic``). The run folder holds args.yaml, summary.csv, l
 checkpoints, val_thresholds.{npy,json}, results.json, the AP table and plots.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import main_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(main_parser, __name__)
 
 import argparse
 from pathlib import Path
@@ -22,8 +29,6 @@ import torch
 import emotic_context  # noqa: F401  (imports shared_utils before torchvision)
 from emotic_context.dataset import (
     CATEGORIES,
-    PORT_BODY_SIZE,
-    PORT_CONTEXT_SIZE,
     VAD_NAMES,
     VAD_SCALE,
     EmoticCacheDataset,
@@ -46,87 +51,22 @@ from emotic_context.model import EmoticModel, model_from_checkpoint, resolve_wei
 from emotic_context.person import score_person
 from emotic_context.presets import stream_transforms
 from shared_utils import plotting
-from shared_utils.cli import ArgumentParser, nonnegative_float, positive_float, positive_int
 from shared_utils.engine import collect_predictions, train_one_epoch
 from shared_utils.files import atomic_write_csv, atomic_write_text, resolve_data_kind
 from shared_utils.recorder import RunRecorder, open_run
 from shared_utils.results import Stopwatch, write_results
 from shared_utils.runs import (
     BestTracker,
-    add_run_args,
     new_evaluation_dir,
     parse_args_with_config,
     save_args,
 )
-from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.runtime import Runtime, get_logger
 
 PACKAGE = "emotic_context"
 ARCH_KEYS = ("context_model", "body_model", "mask_body", "context_size", "body_size")
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="EMOTIC body + context emotion recognition (Kosti et al. 2019)")
-    parser.add_argument("--mode", default="train", choices=["train", "test", "train_test", "inference"])
-    parser.add_argument("--data_path", default=None, help="mat2py.py output: <split>.csv and <split>_*_arr.npy")
-    parser.add_argument("--data_source", default="npy", choices=["npy", "images"],
-                        help="npy: the memory-mapped cache; images: read and crop the images on the fly")
-    parser.add_argument("--image_dir", default=None, help="EMOTIC image root for --data_source images / inference "
-                                                          "(default DATA_PATH/../emotic)")
-    parser.add_argument("--experiment_path", default=None,
-                        help="run folder (the port's flag); same as --output PARENT --experiment NAME")
-    # model (the port's flags)
-    parser.add_argument("--context_model", default="resnet18", choices=["resnet18", "resnet50"])
-    parser.add_argument("--body_model", default="resnet18", choices=["resnet18", "resnet50"])
-    parser.add_argument("--context_weights", default="places365",
-                        help="context trunk start: places365 (the port's, prepare_models.py:15-42, from the weights "
-                             "cache), none (random), or a file")
-    parser.add_argument("--body_weights", default="imagenet",
-                        help="body trunk start: imagenet (the port's, prepare_models.py:49), none, or a file")
-    parser.add_argument("--freeze_trunks", action="store_true",
-                        help="train only the fusion head; the trunks stay in train mode, so their BatchNorm "
-                             "statistics still update (the port's Colab_train_emotic.ipynb, cells 22 and 24)")
-    parser.add_argument("--mask_body", action=argparse.BooleanOptionalAction, default=False,
-                        help="black out the person in the context image")
-    parser.add_argument("--context_size", type=positive_int, default=PORT_CONTEXT_SIZE,
-                        help="context side for --data_source images and inference (the cache fixes its own)")
-    parser.add_argument("--body_size", type=positive_int, default=PORT_BODY_SIZE)
-    # optimisation (the port: Adam, StepLR(7, 0.1))
-    parser.add_argument("--learning_rate", type=positive_float, default=0.01)
-    parser.add_argument("--weight_decay", type=nonnegative_float, default=5e-4)
-    parser.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    parser.add_argument("--momentum", type=nonnegative_float, default=0.9, help="for --optimizer sgd")
-    parser.add_argument("--lr_step", type=positive_int, default=7, help="StepLR period in epochs")
-    parser.add_argument("--lr_gamma", type=positive_float, default=0.1)
-    parser.add_argument("--epochs", type=positive_int, default=15)
-    parser.add_argument("--batch_size", type=positive_int, default=52, help="the port: twice the number of categories")
-    parser.add_argument("--drop_last", action="store_true",
-                        help="drop the last incomplete training batch (the notebook's DataLoader; main.py keeps it)")
-    parser.add_argument("--select_by", default="last", choices=["last", "val_loss", "val_map"],
-                        help="the model kept and tested: the last epoch's (the port's train.py:129-131), the "
-                             "lowest validation loss (the notebook, cell 24) or the best validation mAP")
-    parser.add_argument("--jitter", type=nonnegative_float, default=0.4, help="colour-jitter strength (0 disables)")
-    # losses (the port's flags)
-    parser.add_argument("--cat_loss_weight", type=nonnegative_float, default=0.5)
-    parser.add_argument("--cont_loss_weight", type=nonnegative_float, default=0.5)
-    parser.add_argument("--continuous_loss_type", default="Smooth L1", choices=["L2", "Smooth L1"])
-    parser.add_argument("--discrete_loss_weight_type", default="dynamic", choices=["dynamic", "mean", "static"])
-    parser.add_argument("--cont_margin", type=nonnegative_float, default=1.0,
-                        help="margin of the continuous loss (1..10 scale)")
-    # evaluation / inference
-    parser.add_argument("--checkpoint", default=None, help="weights for test/inference (default: the run's best)")
-    parser.add_argument("--inference_file", default=None, help="lines 'path x1 y1 x2 y2'")
-    parser.add_argument("--inference_output", default=None, help="default: RUN/inference_results.csv")
-    parser.add_argument("--inference_port_output", default=None,
-                        help="the same predictions in the port's format, 'path cat ... v a d' a line "
-                             "(its inference.py:117-135); default RUN/inference_list.txt")
-    parser.add_argument("--thresholds", default=None,
-                        help="26 thresholds (.npy/.json/.mat); default RUN/val_thresholds.npy. The authors' "
-                             "thresholds_rkosti.mat were set on their Torch model's outputs, not this model's")
-    parser.add_argument("--on_bad_row", default="skip", choices=["skip", "fail"],
-                        help="inference: report a bad row (with its line number) and skip it, or stop")
-    add_runtime_args(parser)
-    add_run_args(parser, default_output="runs/emotic_context")
-    return parser
 
 
 # --------------------------------------------------------------------------- helpers
@@ -212,6 +152,14 @@ def predictions(model, dataset, args, rt, desc: str) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- train
+def build_optimizer(args, model) -> torch.optim.Optimizer:
+    """The port's Adam (or SGD) over the parameters that train."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if args.optimizer == "adam":
+        return torch.optim.Adam(params, lr=args.learning_rate, weight_decay=args.weight_decay)
+    return torch.optim.SGD(params, lr=args.learning_rate, momentum=args.momentum, weight_decay=args.weight_decay)
+
+
 def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
     train_set = build_dataset(args, arch_from_args(args), "train", train=True)
     arch = arch_from_args(args, train_set)
@@ -225,12 +173,7 @@ def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
         for trunk in (model.context_trunk, model.body_trunk):
             trunk.requires_grad_(False)
     model = rt.prepare_model(model)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if args.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, lr=args.learning_rate, weight_decay=args.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(params, lr=args.learning_rate, momentum=args.momentum,
-                                    weight_decay=args.weight_decay)
+    optimizer = build_optimizer(args, model)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=args.lr_gamma)
     train_counts = train_set.cat_labels.sum(axis=0)
     loss_fn = loss_function(args, train_counts)
@@ -412,4 +355,4 @@ def main(args: argparse.Namespace):
 
 
 if __name__ == "__main__":
-    main(parse_args_with_config(get_args_parser()))
+    main(parse_args_with_config(main_parser()))

@@ -12,7 +12,14 @@ With ``--generate_npy`` it also writes ``<split>_{context,body,cat,cont,bbox}_ar
 person at a time, so peak memory does not grow with the number of images (see ``bench_preprocess.py``).
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import mat2py_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(mat2py_parser, __name__)
 
 import argparse
 import time
@@ -20,36 +27,14 @@ from collections import Counter
 from pathlib import Path
 
 from emotic_context.dataset import (
-    PORT_BODY_SIZE,
-    PORT_CONTEXT_SIZE,
     SPLITS,
     load_annotations_mat,
     read_port_csv,
     write_cache,
     write_port_csv,
 )
-from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.files import DEMO_MARKER, atomic_write_text, make_folder
 from shared_utils.runtime import progress
-
-
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="EMOTIC Annotations.mat -> port CSVs (+ streamed npy cache)")
-    parser.add_argument("--data_dir", required=True, help="folder holding emotic/ and Annotations/")
-    parser.add_argument("--save_dir_name", default="emotic_pre", help="output folder name inside --data_dir")
-    parser.add_argument("--save_dir", default=None, help="output folder anywhere (overrides --save_dir_name)")
-    parser.add_argument("--label", default="all", choices=["train", "val", "test", "all"])
-    parser.add_argument("--generate_npy", action="store_true", help="also write the npy cache used for training")
-    parser.add_argument("--from_csv", action="store_true",
-                        help="read the port's <split>.csv from the output folder (or --csv_dir) instead of the .mat")
-    parser.add_argument("--csv_dir", default=None, help="folder with the port's CSVs, for --from_csv")
-    parser.add_argument("--annotations", default=None, help="Annotations.mat path (default DATA/Annotations/...)")
-    parser.add_argument("--context_size", type=positive_int, default=PORT_CONTEXT_SIZE,
-                        help="context side in the cache")
-    parser.add_argument("--body_size", type=positive_int, default=PORT_BODY_SIZE, help="body crop side in the cache")
-    parser.add_argument("--drop_no_category", action="store_true",
-                        help="drop persons with no category (the port keeps them, with all-zero labels)")
-    return parser
 
 
 def main(args: argparse.Namespace) -> dict[str, int]:
@@ -109,4 +94,4 @@ def main(args: argparse.Namespace) -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main(mat2py_parser().parse_args())

@@ -9,16 +9,22 @@ writes the demo dataset under ``OUT/demo_data`` (reused when there) and runs the
 ``data: "demo"``.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from emotic_context.options import reproduce_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(reproduce_parser, __name__)
 
 import time
 from pathlib import Path
 
 import emotic_context  # noqa: F401
-from emotic_context import demo_data, mat2py
+from emotic_context import demo_data, mat2py, options
 from emotic_context import main as emotic_main
 from shared_utils import weights as registry
-from shared_utils.cli import ArgumentParser, nonnegative_int
 from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
 from shared_utils.runs import parse_args_with_config
 
@@ -36,11 +42,11 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
             registry.fetch(name, f"emotic_context reproduce on real data needs {name}")
         cache = dataset / "emotic_pre"
         if not (cache / "test_context_arr.npy").is_file():
-            mat2py.main(mat2py.get_args_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))
+            mat2py.main(options.mat2py_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))
         for config, name in (("emotic_port.yaml", "port_main"), ("emotic_port_colab.yaml", "port_colab")):
             argv = ["--config", str(HERE / "configs" / config), "--mode", "train_test", "--data_path", str(cache),
                     "--experiment_path", str(out / name), "--workers", str(workers)]
-            emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
+            emotic_main.main(parse_args_with_config(options.main_parser(), argv))
         print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out}")
         return out
     else:
@@ -50,22 +56,19 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
             demo_data.generate(dataset, DEMO_PERSONS)
         cache = dataset / "emotic_pre"
         if not (cache / "test_context_arr.npy").is_file():
-            mat2py.main(mat2py.get_args_parser().parse_args(
+            mat2py.main(options.mat2py_parser().parse_args(
                 ["--data_dir", str(dataset), "--generate_npy", "--context_size", str(DEMO_SIZE),
                  "--body_size", str(DEMO_SIZE)]))
         config, overwrite = HERE / "configs" / "demo.yaml", ["--overwrite"]
     argv = ["--config", str(config), "--mode", "train_test", "--data_path", str(cache), "--experiment_path",
             str(out / EXPERIMENT), "--workers", str(workers), *overwrite]
-    emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
+    emotic_main.main(parse_args_with_config(options.main_parser(), argv))
     print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out / EXPERIMENT}")
     return out / EXPERIMENT
 
 
 def main(argv=None) -> None:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default="data", help="folder that may hold emotic/ (the port's data_dir)")
-    parser.add_argument("--out", default="runs/reproduce/emotic_context")
-    parser.add_argument("--workers", type=nonnegative_int, default=0)
+    parser = reproduce_parser()
     args = parser.parse_args(argv)
     out = claim_output_folder(args.out, "emotic_context.reproduce", marker=REPRODUCE_MARKER)
     run(Path(args.data_root), out, args.workers)

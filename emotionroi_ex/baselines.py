@@ -20,8 +20,6 @@ import numpy as np
 
 from shared_utils.metrics import normalize_map
 
-BASELINES = ("spectral_residual", "center_bias", "objectness", "mean_map")
-
 
 def _resize(m: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(m.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)

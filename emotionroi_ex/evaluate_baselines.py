@@ -7,33 +7,27 @@ Writes one run folder per baseline (``baseline_spectral_residual``, ``baseline_c
 the trivial reference) and per_image_metrics.csv.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from emotionroi_ex.options import evaluate_baselines_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
+
 import time
 
 import numpy as np
 
 from emotionroi_ex import DATASET, PACKAGE
-from emotionroi_ex.baselines import BASELINES, make_baselines
+from emotionroi_ex.baselines import make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
 from emotionroi_ex.scoring import METRIC_NAMES, evaluate_map_function, fig6_indices, write_per_image_csv
-from shared_utils.cli import ArgumentParser
 from shared_utils.files import resolve_data_kind
 from shared_utils.results import write_results
 from shared_utils.runs import parse_args_with_config, prepare_run_dir, save_args
 from shared_utils.runtime import get_logger
-
-
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Saliency / centre / objectness / mean-map baselines",
-                                     add_help=add_help)
-    parser.add_argument("--data-path", default="data/EmotionROI")
-    parser.add_argument("--split", default="test", choices=["test", "train"])
-    parser.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
-    parser.add_argument("--output", default=f"runs/{PACKAGE}")
-    parser.add_argument("--overwrite", action="store_true")
-    return parser
 
 
 def main(args) -> dict[str, dict]:

@@ -1,20 +1,10 @@
 """Predict stimuli maps for new images (no GUI): the common code of ``infer_FCNEL.py`` and ``infer_EmoFCNEL.py``.
 
-``--input`` is one image, a folder (searched recursively) or a text file listing one image path a line.
-Each image gets ``<output>/<its relative path without suffix>_map.png`` (grayscale: the predicted map
-clamped to [0, 1], times 255, at the image's size: the ground truth's scale) and ``..._overlay.jpg`` (the
-map in jet colours over the photo); EmoFCNEL adds ``_<emotion>`` before the suffix.  The relative path is
-the one under the input folder, or as written in the list file (absolute entries: under their common
-folder), so ``anger/1.jpg`` and ``joy/1.jpg`` never overwrite each other; two inputs that would still share
-an output name (``a/photo.jpg``, ``a/photo.png``) keep their suffix in it (``a/photo_jpg_map.png``).
-An existing output folder is refused unless ``--overwrite`` is given (which replaces only the files this
-run writes).  The network's options (arch, backbone, upsample, embed_dim) are read from the ``args.yaml``
-saved beside the checkpoint; flags override them.
+What it writes, and how outputs are named: ``options.INFER_DESCRIPTION`` (their ``--help``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -25,11 +15,10 @@ import yaml
 from PIL import Image, UnidentifiedImageError
 
 from emotionroi_ex import EMOTIONS
-from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel
+from emotionroi_ex.model import EmoFCNEL, build_fcnel
 from emotionroi_ex.presets import PairedEvalPreset
 from emotionroi_ex.scoring import forward_map
 from shared_utils.checkpoint import load_model_weights
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int, probability
 from shared_utils.files import atomic_write, pil_convert
 from shared_utils.plotting import overlay_heatmap
 from shared_utils.runtime import Runtime, progress
@@ -37,25 +26,6 @@ from shared_utils.runtime import Runtime, progress
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
-def get_args_parser(conditioned: bool) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", required=True, help="checkpoint_last.pt / checkpoint_best.pt of a training run")
-    parser.add_argument("--input", required=True, help="an image, an image folder, or a text file with one path a line")
-    parser.add_argument("--output", required=True, help="folder for the maps and overlays (must not exist yet)")
-    parser.add_argument("--overwrite", action="store_true", help="write into an existing --output folder")
-    parser.add_argument("--arch", choices=ARCHS, default=None, help="default: from the run's args.yaml")
-    parser.add_argument("--backbone", choices=BACKBONES, default=None, help="default: from the run's args.yaml")
-    parser.add_argument("--upsample", choices=UPSAMPLE_MODES, default=None, help="default: from the run's args.yaml")
-    parser.add_argument("--max-side", type=positive_int, default=None,
-                        help="shrink the network input (maps keep image size)")
-    parser.add_argument("--alpha", type=probability, default=0.5, help="overlay opacity")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0: torch's default)")
-    if conditioned:
-        parser.add_argument("--embed-dim", type=positive_int, default=None)
-        parser.add_argument("--label", default="all", choices=["all", *EMOTIONS],
-                            help="emotion to condition on; 'all' writes one map per emotion")
-    return parser
 
 
 def _relative_to_common(paths: list[Path]) -> list[PurePosixPath]:

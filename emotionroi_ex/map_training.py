@@ -6,7 +6,6 @@ receives the emotion label; each script keeps its own parser and its own extra a
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from torch.utils.data import Subset
 from emotionroi_ex import DATASET, PACKAGE
 from emotionroi_ex.baselines import make_baselines
 from emotionroi_ex.dataset import EmotionROI, mean_map
-from emotionroi_ex.model import ARCHS, BACKBONES, UPSAMPLE_MODES, EmoFCNEL, build_fcnel, euclidean_loss
+from emotionroi_ex.model import EmoFCNEL, build_fcnel, euclidean_loss
 from emotionroi_ex.optimization import build_optimizer
 from emotionroi_ex.presets import PairedEvalPreset, PairedTrainPreset
 from emotionroi_ex.scoring import (
@@ -34,7 +33,6 @@ from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_model_weights,
 )
-from shared_utils.cli import holdout_share, nonnegative_float, positive_float, positive_int
 from shared_utils.engine import collect_predictions, train_one_epoch
 from shared_utils.files import resolve_data_kind
 from shared_utils.recorder import RunRecorder
@@ -43,60 +41,12 @@ from shared_utils.runs import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     BestTracker,
-    add_run_args,
     new_evaluation_dir,
     prepare_run_dir,
     save_args,
 )
-from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.runtime import Runtime, get_logger
 from shared_utils.splits import stratified_holdout
-
-
-def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: str) -> None:
-    parser.add_argument("--data-path", default="data/EmotionROI", help="the unzipped EmotionROI folder (or its parent)")
-    parser.add_argument("--arch", default="fcn32s", choices=ARCHS)
-    parser.add_argument("--backbone", default="alexnet", choices=BACKBONES)
-    parser.add_argument("--upsample", default=None, choices=UPSAMPLE_MODES,
-                        help="score-map upsampling (default: nearest-exact for fcn_resnet50 as Kahsolt, "
-                             "bilinear for fcn32s as FCN's deconvolution)")
-    parser.add_argument("--pretrained", default=None,
-                        help="weights: a registry name (fcn_resnet50_coco, imagenet_resnet50, imagenet_alexnet; "
-                             "python -m shared_utils.weights list) or a file: torchvision's fcn_resnet50 (COCO) or "
-                             "resnet50/alexnet ImageNet state_dict, or a trained Kahsolt model")
-    parser.add_argument("--epochs", type=positive_int, default=20)
-    parser.add_argument("-b", "--batch-size", type=positive_int, default=1, help="per process")
-    parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
-    parser.add_argument("--lr", type=positive_float, default=1e-8)
-    parser.add_argument("--momentum", type=nonnegative_float, default=0.99)
-    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=nonnegative_float, default=5e-4)
-    parser.add_argument("--lr-scheduler", default="constant", choices=["constant", "cosine", "step"])
-    parser.add_argument("--lr-step-size", type=positive_int, default=10,
-                        help="epochs between x0.1 steps (step scheduler)")
-    parser.add_argument("--lr-min", type=nonnegative_float, default=0.0, help="cosine schedule's final lr (eta_min)")
-    parser.add_argument("--wd-skip-norm-bias", action="store_true",
-                        help="no weight decay on biases, norm layers and the label embedding (torchvision's "
-                             "--norm-weight-decay 0); default: decay on every parameter, as Kahsolt's SGD")
-    parser.add_argument("--loss", default="caffe", choices=["caffe", "mean"],
-                        help="Euclidean loss scale: caffe = sum/(2N) as in the paper, mean = per-pixel MSE")
-    parser.add_argument("--clip-grad-norm", type=positive_float, default=None)
-    parser.add_argument("--input-size", type=positive_int, default=224, help="training crop side")
-    parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0),
-                        help="random resized crop's area range (torchvision's default, as Kahsolt)")
-    parser.add_argument("--eval-max-side", type=positive_int, default=None,
-                        help="shrink evaluation images to this longest side (default: native resolution)")
-    parser.add_argument("--val-fraction", type=holdout_share, default=0.1,
-                        help="training images held out to monitor each epoch and pick checkpoint_best.pt")
-    parser.add_argument("--eval-checkpoint", default="last", choices=["last", "best"],
-                        help="which checkpoint is scored on the test split at the end")
-    parser.add_argument("--max-steps-per-epoch", type=positive_int, default=None,
-                        help="cap steps per epoch (smoke tests)")
-    parser.add_argument("--eval-only", action="store_true", help="score --weights (or the run's checkpoint) and exit")
-    parser.add_argument("--weights", default=None, help="checkpoint to evaluate with --eval-only")
-    parser.add_argument("--no-baselines-grid", dest="baselines_grid", action="store_false",
-                        help="leave the saliency/objectness columns out of the Fig.-6 grid")
-    add_runtime_args(parser)
-    add_run_args(parser, default_output=f"runs/{PACKAGE}")
-    parser.set_defaults(experiment_prefix=default_experiment_prefix)
 
 
 def build_model(args, conditioned: bool, pretrained: Path | None = None):
@@ -169,9 +119,8 @@ def _output_folders(args, experiment: str, rt) -> tuple[Path, Path]:
     return run_dir, out_dir
 
 
-def train_maps(args, model, rt, run_dir: Path, log, conditioned: bool, train_set, val_set) -> None:
-    """The epochs: Euclidean loss on the stimuli maps, validation MAE per epoch when a hold-out exists."""
-    loss_reduction = args.loss
+def map_loss_fn(loss_reduction: str, conditioned: bool):
+    """The trainers' loss on a batch ``(images, maps, labels, indices)``: Euclidean loss on the stimuli maps."""
 
     def loss_fn(net, batch, runtime):
         images, maps, labels, _ = batch
@@ -179,6 +128,12 @@ def train_maps(args, model, rt, run_dir: Path, log, conditioned: bool, train_set
         out = net(images, labels.to(runtime.device)) if conditioned else net(images)
         return euclidean_loss(out, maps, loss_reduction), images.shape[0]
 
+    return loss_fn
+
+
+def train_maps(args, model, rt, run_dir: Path, log, conditioned: bool, train_set, val_set) -> None:
+    """The epochs: Euclidean loss on the stimuli maps, validation MAE per epoch when a hold-out exists."""
+    loss_fn = map_loss_fn(args.loss, conditioned)
     predict_fn = metrics_predict_fn(conditioned)
     optimizer, scheduler = build_optimizer(args, model)
     # Kahsolt's DataLoader keeps the last, smaller batch (drop_last=False)

@@ -30,11 +30,9 @@ from torchvision.models.segmentation import fcn_resnet50
 from torchvision.models.segmentation.fcn import FCN
 
 from emotionroi_ex import EMOTIONS
+from emotionroi_ex.options import ARCHS, BACKBONES, UPSAMPLE_MODES
 from shared_utils.checkpoint import load_state_dict_checked, read_state_dict
 
-BACKBONES = ("alexnet", "resnet18", "resnet34", "resnet50")  # trunks of the paper's FCN-32s
-ARCHS = ("fcn32s", "fcn_resnet50")
-UPSAMPLE_MODES = ("nearest-exact", "bilinear")
 DEFAULT_UPSAMPLE = {"fcn32s": "bilinear", "fcn_resnet50": "nearest-exact"}
 
 

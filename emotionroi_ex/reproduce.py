@@ -10,16 +10,23 @@ baselines, from ``configs/`` (local weights via --alexnet-weights / --fcn-resnet
 two CPU cores; every results.json then says ``data: "demo"``.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from functools import partial
+
+from emotionroi_ex.options import reproduce_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(partial(reproduce_parser, __doc__), __name__)
+
 import json
 import time
 from pathlib import Path
 
 from emotionroi_ex import DATASET, PACKAGE, evaluate_baselines, train_EmoFCNEL, train_FCNEL, train_ROI_clf
 from emotionroi_ex.demo_data import write_demo_dataset
-from shared_utils.cli import ArgumentParser, nonnegative_int
 from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
 from shared_utils.runs import parse_args_with_config
 
@@ -34,18 +41,7 @@ def _run(module, config: str, common: list[str], extra: list[str] | None = None)
 
 
 def main(argv=None):
-    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default="data")
-    parser.add_argument("--out", default=f"runs/reproduce/{PACKAGE}")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=nonnegative_int, default=None,
-                        help="CPU threads per run (default: 1 for the demo, torch's default with real data)")
-    parser.add_argument("--alexnet-weights", default="imagenet_alexnet",
-                        help="real data: the paper recipe's trunk start (registry name or file; none = random)")
-    parser.add_argument("--fcn-resnet50-weights", default="fcn_resnet50_coco",
-                        help="real data: Kahsolt's FCN start, torchvision's fcn_resnet50 COCO file (name or file)")
-    parser.add_argument("--resnet50-weights", default="imagenet_resnet50_v2",
-                        help="real data: Kahsolt's classifier start, ImageNet ResNet-50 IMAGENET1K_V2 (name or file)")
+    parser = reproduce_parser(__doc__)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     out = claim_output_folder(args.out, "emotionroi_ex.reproduce", marker=REPRODUCE_MARKER)

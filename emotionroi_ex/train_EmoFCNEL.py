@@ -13,32 +13,25 @@ matrix plot (``label_sensitivity.png``/``.csv``), plus the paper metric when the
 The re-implementation found the label barely changes the map.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from emotionroi_ex.options import train_emofcnel_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
+
 
 import numpy as np
 
 from emotionroi_ex import EMOTIONS
-from emotionroi_ex.map_training import add_common_args, predict_one, run
+from emotionroi_ex.map_training import predict_one, run
 from emotionroi_ex.scoring import score_map
 from shared_utils import plotting
-from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.files import atomic_write_csv
 from shared_utils.runs import parse_args_with_config
 from shared_utils.runtime import progress
-
-
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="EmoFCNEL: label-conditioned stimuli maps", add_help=add_help)
-    add_common_args(parser, default_experiment_prefix="emofcnel")
-    parser.add_argument("--embed-dim", type=positive_int, default=6,
-                        help="label embedding channels tiled over the image (Kahsolt's d_embd=6)")
-    parser.add_argument("--sensitivity-images", type=positive_int, default=None,
-                        help="test images used for the label-sensitivity analysis (default: all)")
-    parser.set_defaults(arch="fcn_resnet50", backbone="resnet50", lr=1e-2, momentum=0.9, lr_scheduler="cosine",
-                        lr_min=1e-7, loss="mean", epochs=100, batch_size=20)
-    return parser
 
 
 def label_sensitivity(model, test_set, rt, max_images: int | None = None):

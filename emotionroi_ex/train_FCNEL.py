@@ -9,19 +9,18 @@ cosine to 1e-7, 100 epochs, batch 20 (``configs/fcnel_kahsolt.yaml``).  Writes t
 checkpoints, learning curves, per-image metrics, the Fig.-6 grid and results.json).
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from emotionroi_ex.options import train_fcnel_parser as get_args_parser
+from shared_utils.cli import answer_help_first
 
-from emotionroi_ex.map_training import add_common_args, run
-from shared_utils.cli import ArgumentParser
+answer_help_first(get_args_parser, __name__)
+
+
+from emotionroi_ex.map_training import run
 from shared_utils.runs import parse_args_with_config
-
-
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="FCNEL emotion stimuli map training", add_help=add_help)
-    add_common_args(parser, default_experiment_prefix="fcnel")
-    return parser
 
 
 def main(args):

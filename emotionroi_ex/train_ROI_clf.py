@@ -11,9 +11,15 @@ split against the majority-class predictor and uniform chance (1/6).  ``train_RI
 original repository's file name for the same script.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from emotionroi_ex.options import train_roi_clf_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
+
 
 import numpy as np
 import torch
@@ -22,7 +28,7 @@ from torch.utils.data import Subset
 
 from emotionroi_ex import DATASET, EMOTIONS, PACKAGE
 from emotionroi_ex.dataset import EmotionROI
-from emotionroi_ex.model import BACKBONES, build_map_classifier
+from emotionroi_ex.model import build_map_classifier
 from emotionroi_ex.optimization import build_optimizer
 from emotionroi_ex.presets import MapOnlyPreset
 from shared_utils import metrics, plotting
@@ -30,7 +36,6 @@ from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_model_weights,
 )
-from shared_utils.cli import ArgumentParser, holdout_share, nonnegative_float, positive_float, positive_int, probability
 from shared_utils.engine import collect_predictions, train_one_epoch
 from shared_utils.files import resolve_data_kind
 from shared_utils.recorder import RunRecorder, open_run
@@ -39,44 +44,10 @@ from shared_utils.runs import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
     BestTracker,
-    add_run_args,
     parse_args_with_config,
 )
-from shared_utils.runtime import Runtime, add_runtime_args
+from shared_utils.runtime import Runtime
 from shared_utils.splits import stratified_holdout
-
-
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Emotion from the ground-truth stimuli map alone", add_help=add_help)
-    parser.add_argument("--data-path", default="data/EmotionROI")
-    parser.add_argument("--backbone", default="resnet50", choices=[b for b in BACKBONES if b != "alexnet"])
-    parser.add_argument("--pretrained", default=None,
-                        help="a registry name (imagenet_resnet50_v2, his start) or a file: torchvision's "
-                             "ImageNet resnet state_dict, or Kahsolt's trained model-RIO_clf.pth")
-    parser.add_argument("--epochs", type=positive_int, default=130)
-    parser.add_argument("-b", "--batch-size", type=positive_int, default=16)
-    parser.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
-    parser.add_argument("--lr", type=positive_float, default=0.1)
-    parser.add_argument("--momentum", type=nonnegative_float, default=0.9)
-    parser.add_argument("--wd", "--weight-decay", dest="weight_decay", type=nonnegative_float, default=5e-4)
-    parser.add_argument("--wd-skip-norm-bias", action="store_true",
-                        help="no weight decay on biases and norm layers (default: every parameter, as Kahsolt)")
-    parser.add_argument("--lr-scheduler", default="cosine", choices=["constant", "cosine", "step"])
-    parser.add_argument("--lr-step-size", type=positive_int, default=10)
-    parser.add_argument("--lr-min", type=nonnegative_float, default=1e-7, help="cosine schedule's final lr (eta_min)")
-    parser.add_argument("--label-smoothing", type=probability, default=0.0)
-    parser.add_argument("--input-size", type=positive_int, default=224,
-                        help="training crop side (random resized crop, nearest-exact)")
-    parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.08, 1.0),
-                        help="random resized crop's area range (torchvision's default, as Kahsolt)")
-    parser.add_argument("--eval-size", type=positive_int, default=None,
-                        help="resize evaluation maps to this square (default: native size, batch 1, as Kahsolt)")
-    parser.add_argument("--val-fraction", type=holdout_share, default=0.1)
-    parser.add_argument("--eval-checkpoint", default="best", choices=["last", "best"])
-    parser.add_argument("--max-steps-per-epoch", type=positive_int, default=None)
-    add_runtime_args(parser)
-    add_run_args(parser, default_output=f"runs/{PACKAGE}")
-    return parser
 
 
 def main(args):

@@ -16,7 +16,7 @@ VIDEO_LIMIT_SECONDS = 60
 
 
 def get_args_parser():
-    from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
+    from fer_seresnet.options import SHIPPED_CHECKPOINT
 
     parser = webapp.app_parser(
         __doc__.splitlines()[0], f"a fer_seresnet checkpoint (default: the shipped {SHIPPED_CHECKPOINT.name})")

@@ -1,21 +1,31 @@
-"""Is the input pipeline the bottleneck?  Training images/s with the real pipeline vs pre-made tensors.
+"""Throughput of FER training: the loader alone, the training step alone, and whether the pipeline keeps up.
 
-    python -m fer_seresnet.bench --data-path data/fer2013 --arch se_resnet18 --width 16 --threads 1
+    python -m fer_seresnet.bench --data-path data/fer2013 [--config fer2013_se_resnet18.yaml] [--width 32]
+        [--sections loader pipeline step] [--settings fp32 bf16 channels_last jemalloc] [--rounds 3] [--threads 2]
 
-"real": the training DataLoader over the in-memory uint8 tensor (``FaceTensorDataset.__getitems__``) plus the
-batched augmentation of presets.py, exactly as train.py runs them.  "pre-made": the same model and optimiser fed
-batches that were loaded and augmented beforehand.  The two are timed in alternating rounds (the CPU may be shared;
-alternation spreads other load over both) and the ratio real / pre-made is reported (target >= 0.9).
-
-``--precision`` instead times the training step on pre-made batches in four numeric setups, again in alternating
-rounds: fp32, bf16 autocast, channels_last, and bf16 autocast + channels_last; each rate is reported with its ratio
-to fp32 (on CPU, bf16 autocast needs AVX-512 BF16 or AMX to pay off).
+``loader``: images/s of train.py's training DataLoader over the in-memory uint8 tensor
+(``FaceTensorDataset.__getitems__``) plus the batched augmentation of presets.py, no network.
+``pipeline``: the same model and optimiser fed by that real pipeline vs batches loaded and augmented beforehand,
+timed in alternating rounds; the ratio real / pre-made (target >= 0.9) says whether loading is the bottleneck.
+``step``: seconds per training step of train.py's own model, loss and optimiser (the recipe of ``--config``) on one
+batch, each setting (precision, memory format, allocator) in its own process, alternated over ``--rounds``; on CPU,
+bf16 autocast needs AVX-512 BF16 or AMX to pay off. ``--page`` times the faces page instead.
+Not a test: the numbers depend on the machine and its load.
 """
+
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
 
 from __future__ import annotations
 
+from fer_seresnet.options import bench_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(bench_parser, __name__)
+
 import contextlib
+import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +34,72 @@ import torch
 import torch.nn.functional as F
 
 from fer_seresnet.dataset import FaceTensorDataset, collate_batch, load_fer2013
-from fer_seresnet.model import ARCHS, build_model
-from fer_seresnet.presets import ClassificationPresetTrain
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
+from fer_seresnet.demo_data import write_demo
+from fer_seresnet.model import build_model
+from fer_seresnet.options import train_parser
+from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
+from fer_seresnet.train import build_optimizer, make_loss_fn
+from shared_utils.benchmarking import (
+    compare_settings,
+    peak_rss_mib,
+    print_settings_table,
+    reset_peak_rss,
+    runtime_flags,
+    time_train_steps,
+)
+from shared_utils.runs import parse_args_with_config
 from shared_utils.runtime import Runtime
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
+def recipe(args, data_path: str, setting: str = "fp32"):
+    """train.py's namespace for ``--config`` with this benchmark's overrides and ``setting``."""
+    config = Path(args.config) if Path(args.config).is_file() else CONFIGS / args.config
+    overrides = [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in ("arch", "width", "batch_size")
+                 if getattr(args, name) is not None]
+    argv = ["--config", str(config), "--data-path", data_path, "--device", args.device, "--threads",
+            str(args.threads), *runtime_flags(setting), *overrides]
+    return parse_args_with_config(train_parser(), argv)
+
+
+def train_preset(trainer_args) -> ClassificationPresetTrain:
+    return ClassificationPresetTrain(trainer_args.crop_size, trainer_args.hflip_prob, trainer_args.rotation,
+                                     trainer_args.scale, trainer_args.translate, trainer_args.random_erase,
+                                     FER_MEAN, FER_STD)
+
+
+def train_loader(trainer_args, rt: Runtime):
+    train = load_fer2013(trainer_args.data_path).splits["train"]
+    loader = rt.loader(FaceTensorDataset(train), trainer_args.batch_size, train=True, collate_fn=collate_batch)
+    if len(loader) == 0:  # an endless loop over an empty loader otherwise
+        raise SystemExit(f"error: {len(train)} training images is fewer than one batch of "
+                         f"{trainer_args.batch_size}; lower --batch-size")
+    return loader
+
+
+def step_seconds(args, data_path: str, setting: str) -> dict:
+    trainer_args = recipe(args, data_path, setting)
+    rt = Runtime.from_namespace(trainer_args)
+    model = rt.prepare_model(build_model(trainer_args.arch, 7, trainer_args.width, trainer_args.dropout,
+                                         trainer_args.zero_init_residual))
+    batch = next(iter(train_loader(trainer_args, rt)))
+    loss_fn = make_loss_fn(train_preset(trainer_args), trainer_args.label_smoothing, False)
+    seconds = time_train_steps(model, batch, build_optimizer(trainer_args, model), loss_fn, rt, args.steps)
+    return {"seconds_per_step": seconds, "images_per_s": trainer_args.batch_size / seconds,
+            "peak_rss_mib": peak_rss_mib(), "runtime": rt.describe()}
+
+
+def loader_rate(args, data_path: str) -> dict:
+    trainer_args = recipe(args, data_path)
+    rt = Runtime.from_namespace(trainer_args)
+    loader, preset = train_loader(trainer_args, rt), train_preset(trainer_args)
+    reset_peak_rss()
+    started, images = time.perf_counter(), 0
+    for batch in loader:
+        images += preset(rt.to_device(batch["image"])).shape[0]
+    return {"images_per_s": images / (time.perf_counter() - started), "images": images,
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def _step(model, optimizer, images, labels):
@@ -37,27 +109,16 @@ def _step(model, optimizer, images, labels):
     optimizer.step()
 
 
-def run(args) -> dict[str, float]:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rt = Runtime.from_args(args.device, False, False, 0, False)
-    if args.data_path:
-        data = load_fer2013(args.data_path)
-    else:
-        from fer_seresnet.demo_data import write_demo
-
-        folder = tempfile.mkdtemp(prefix="fer_bench_")
-        write_demo(folder)
-        data = load_fer2013(f"{folder}/fer2013")
-    train = data.splits["train"]
-    model = rt.prepare_model(build_model(args.arch, width=args.width))
+def pipeline_rates(args, data_path: str) -> dict[str, float]:
+    """Training images/s fed by the real pipeline vs by pre-made batches, alternated (fp32)."""
+    trainer_args = recipe(args, data_path)
+    rt = Runtime.from_namespace(trainer_args)
+    model = rt.prepare_model(build_model(trainer_args.arch, 7, trainer_args.width, trainer_args.dropout,
+                                         trainer_args.zero_init_residual))
     model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    preset = ClassificationPresetTrain(args.crop_size, random_erase_prob=0.25)
-    loader = rt.loader(FaceTensorDataset(train), args.batch_size, train=True, collate_fn=collate_batch)
-    if len(loader) == 0:  # an endless loop over an empty loader otherwise
-        raise SystemExit(f"error: {len(train)} training images is fewer than one batch of {args.batch_size}; "
-                         "lower --batch-size")
+    optimizer = build_optimizer(trainer_args, model)
+    preset, loader = train_preset(trainer_args), train_loader(trainer_args, rt)
+    batch_size = trainer_args.batch_size
 
     def batches():
         while True:
@@ -74,13 +135,13 @@ def run(args) -> dict[str, float]:
         for _ in range(args.steps):
             batch = next(stream)
             _step(model, optimizer, preset(rt.to_device(batch["image"])), rt.to_device(batch["label"]))
-        return args.steps * args.batch_size / (time.perf_counter() - start)
+        return args.steps * batch_size / (time.perf_counter() - start)
 
     def premade_round():
         start = time.perf_counter()
         for images, labels in premade:
             _step(model, optimizer, images, labels)
-        return args.steps * args.batch_size / (time.perf_counter() - start)
+        return args.steps * batch_size / (time.perf_counter() - start)
 
     premade_round()  # warm-up (allocator, kernels)
     real, made = [], []
@@ -89,49 +150,6 @@ def run(args) -> dict[str, float]:
         made.append(premade_round())
     result = {"real_images_per_s": statistics.median(real), "premade_images_per_s": statistics.median(made)}
     result["ratio"] = result["real_images_per_s"] / result["premade_images_per_s"]
-    return result
-
-
-def precision_rates(args) -> dict[str, float]:
-    """Training images/s on pre-made batches: fp32 vs bf16 autocast vs channels_last (vs both), alternated."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rt = Runtime.from_args(args.device, False, False, 0, False)
-    torch.manual_seed(0)
-    labels = torch.randint(0, 7, (args.batch_size,), device=rt.device)
-    images = torch.randn(args.batch_size, 1, args.crop_size, args.crop_size, device=rt.device)
-    setups = {"fp32": (False, False), "bf16_autocast": (True, False), "channels_last": (False, True),
-              "bf16_autocast_channels_last": (True, True)}
-    states = {}
-    for name, (_, channels_last) in setups.items():
-        model = build_model(args.arch, width=args.width).to(rt.device)
-        memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        model = model.to(memory_format=memory_format).train()
-        states[name] = (model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
-                        images.contiguous(memory_format=memory_format))
-
-    def timed(name):
-        model, optimizer, batch = states[name]
-        bf16 = setups[name][0]
-        context = torch.autocast(rt.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            with context:
-                loss = F.cross_entropy(model(batch), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        return args.steps * args.batch_size / (time.perf_counter() - start)
-
-    for name in setups:  # warm-up
-        timed(name)
-    rates = {name: [] for name in setups}
-    for _ in range(args.rounds):
-        for name in setups:
-            rates[name].append(timed(name))
-    result = {f"{name}_images_per_s": statistics.median(r) for name, r in rates.items()}
-    for name in setups:
-        result[f"{name}_vs_fp32"] = result[f"{name}_images_per_s"] / result["fp32_images_per_s"]
     return result
 
 
@@ -171,41 +189,45 @@ def page_latency(photos: list[str], rounds: int) -> dict[str, float]:
             "median_seconds": float(np.median(seconds[1:])), "runs_seconds": seconds[1:]}
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-path", default=None, help="FER2013 (csv or folders); default: demo data in a tmp dir")
-    parser.add_argument("--arch", default="se_resnet18", choices=ARCHS)
-    parser.add_argument("--width", default=16, type=positive_int)
-    parser.add_argument("--crop-size", default=44, type=positive_int)
-    parser.add_argument("-b", "--batch-size", default=64, type=positive_int)
-    parser.add_argument("--steps", default=10, type=positive_int, help="training steps per timed round")
-    parser.add_argument("--rounds", default=3, type=positive_int)
-    parser.add_argument("--threads", default=0, type=nonnegative_int, help="torch CPU threads (0: default)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", action="store_true",
-                        help="compare fp32, bf16 autocast and channels_last instead of the input pipeline")
-    parser.add_argument("--page", nargs="+", default=None, metavar="PHOTO",
-                        help="time the faces page instead: upload to result for one photo through the served page "
-                             "(several photos are first pasted side by side on a 1920x1080 canvas)")
-    args = parser.parse_args(argv)
+def main(argv: list[str] | None = None) -> dict:
+    args = bench_parser().parse_args(argv)
     if args.page:
         result = page_latency(args.page, args.rounds)
         print(f"faces page, {result['width']}x{result['height']} photo with {result['faces']} face(s): upload to "
               f"result median {result['median_seconds']:.2f} s over {args.rounds} runs (first call "
               f"{result['first_seconds']:.2f} s)")
         return result
-    if args.precision:
-        result = precision_rates(args)
-        print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps, "
-              "training images/s: " + ", ".join(
-                  f"{name.removesuffix('_images_per_s')} {value:.1f}" for name, value in result.items()
-                  if name.endswith("_images_per_s")))
+    with contextlib.ExitStack() as stack:
+        data_path = args.data_path
+        if data_path is None:
+            data_path = str(write_demo(stack.enter_context(tempfile.TemporaryDirectory(prefix="fer_bench_")))
+                            / "fer2013")
+        if args.setting:  # a child run of the step section
+            result = step_seconds(args, data_path, args.setting)
+            print(json.dumps(result), flush=True)
+            return result
+        torch.set_num_threads(args.threads)
+        shown = recipe(args, data_path)
+        print(f"# fer_seresnet bench: {args.config}: {shown.arch} width {shown.width}, crop {shown.crop_size}, "
+              f"batch {shown.batch_size}; data {data_path}; threads {args.threads}")
+        result = {}
+        if "loader" in args.sections:
+            result["loader"] = row = loader_rate(args, data_path)
+            print(f"loader (train split, {row['images']} images, augmentation included): {row['images_per_s']:.0f} "
+                  f"images/s, peak RSS {row['peak_rss_mib']:.0f} MiB")
+        if "pipeline" in args.sections:
+            result["pipeline"] = row = pipeline_rates(args, data_path)
+            print(f"pipeline ({args.rounds} x {args.steps} steps, fp32): real {row['real_images_per_s']:.1f} img/s, "
+                  f"pre-made {row['premade_images_per_s']:.1f} img/s, ratio {row['ratio']:.3f}")
+        if "step" in args.sections:
+            child = [sys.executable, "-m", "fer_seresnet.bench", "--data-path", data_path, "--config", args.config,
+                     "--device", args.device, "--threads", str(args.threads), "--steps", str(args.steps),
+                     *[f"--{name.replace('_', '-')}={getattr(args, name)}" for name in ("arch", "width", "batch_size")
+                       if getattr(args, name) is not None]]
+            result["step"] = compare_settings(child, args.settings, args.rounds)
+            print(f"step ({args.steps} steps a run, {args.rounds} alternated rounds, medians):")
+            print_settings_table(result["step"], "images", shown.batch_size)
         return result
-    result = run(args)
-    print(f"{args.arch} width {args.width}, batch {args.batch_size}, {args.rounds} x {args.steps} steps: "
-          f"real pipeline {result['real_images_per_s']:.1f} img/s, pre-made tensors "
-          f"{result['premade_images_per_s']:.1f} img/s, ratio {result['ratio']:.3f}")
-    return result
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Validation accuracy versus wall-clock time from a run's summary.csv (the README's accuracy-vs-time figure).
 
-    python -m fer_seresnet.curve runs/fer_seresnet/fer2013_se_cnn_cpu45min/summary.csv --out curve.png \
-        [--reference 0.7328 "VGG variant (FER2013 test)"]
+    python -m fer_seresnet.curve runs/fer_seresnet/fer2013_se_cnn_cpu45min/summary.csv [more summary.csv ...] \
+        --out curve.png [--labels "SE-CNN" ...] [--reference 0.7328 "VGG variant (FER2013 test)"]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from shared_utils.cli import ArgumentParser
+from fer_seresnet.options import curve_parser
 from shared_utils.files import make_folder
 
 
@@ -30,16 +30,15 @@ def read_curve(summary_csv: str | Path) -> tuple[list[float], list[float]]:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("summary_csv")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--reference", nargs=2, action="append", default=[], metavar=("VALUE", "LABEL"),
-                        help="horizontal reference line (repeatable)")
-    parser.add_argument("--title", default="validation accuracy vs training time")
+    parser = curve_parser()
     args = parser.parse_args(argv)
-    minutes, accuracy = read_curve(args.summary_csv)
+    if args.labels and len(args.labels) != len(args.summary_csv):
+        parser.error(f"--labels: {len(args.labels)} given for {len(args.summary_csv)} summary files")
+    labels = args.labels or ["ours (val = 10% holdout of Training)"] * len(args.summary_csv)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([0, *minutes], [None, *accuracy], marker="o", label="ours (val = 10% holdout of Training)")
+    for summary_csv, label in zip(args.summary_csv, labels, strict=True):
+        minutes, accuracy = read_curve(summary_csv)
+        ax.plot([0, *minutes], [None, *accuracy], marker="o", label=label)
     for value, label in args.reference:
         ax.axhline(float(value), linestyle="--", color="gray")
         ax.text(0, float(value) + 0.005, label, fontsize=8, color="gray")

@@ -11,7 +11,14 @@ Every label is mapped to FER2013's class order (``CLASS_NAMES``) so that any che
 Bad input is a one-line ``SystemExit`` naming the file (and line), or, with ``skip_bad_rows``, a counted skip.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from fer_seresnet.options import dataset_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(dataset_parser, __name__)
 
 import csv
 import hashlib
@@ -24,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from shared_utils.cli import ArgumentParser
+from fer_seresnet.options import DATASETS, FERPLUS_MODES
 from shared_utils.splits import stratified_holdout
 
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # FER2013 label order
@@ -280,7 +287,6 @@ def load_fer2013(path: str | Path, skip_bad_rows: bool = False) -> FaceData:
 
 
 # --------------------------------------------------------------------------- FER+
-FERPLUS_MODES = ("majority", "probability", "crossentropy")
 
 
 def ferplus_distribution(votes, mode: str = "majority") -> np.ndarray | None:
@@ -467,7 +473,6 @@ def read_generic_folders(root: str | Path) -> FaceData:
 
 
 # --------------------------------------------------------------------------- one entry point
-DATASETS = ("fer2013", "ferplus", "rafdb", "folder")
 
 
 def load_dataset(name: str, path: str | Path, ferplus_csv: str | Path | None = None,
@@ -555,14 +560,7 @@ def describe_counts(dataset: str, path: str | Path | None = None, ferplus_csv: s
 
 def main(argv: list[str] | None = None) -> None:
 
-    parser = ArgumentParser(description="Describe a dataset the package reads: rows per split and class")
-    sub = parser.add_subparsers(dest="command", required=True)
-    describe = sub.add_parser("describe", help="rows kept per split and per class")
-    describe.add_argument("--dataset", default="fer2013", choices=DATASETS)
-    describe.add_argument("--data-path", default=None, help="the dataset file or folder (not needed for ferplus)")
-    describe.add_argument("--ferplus-csv", default=None)
-    describe.add_argument("--ferplus-mode", default="majority", choices=FERPLUS_MODES)
-    describe.add_argument("--ferplus-classes", default=7, type=int, choices=[7, 8])
+    parser = dataset_parser()
     args = parser.parse_args(argv)
     names, counts = describe_counts(args.dataset, args.data_path, args.ferplus_csv, args.ferplus_mode,
                                     args.ferplus_classes)

@@ -14,7 +14,14 @@ fear raised brows, wide eyes and a stretched open mouth, disgust an asymmetric l
 straight lines.  Position, size, contrast, pose and noise vary per image, so a network has to learn the parts.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from fer_seresnet.options import demo_data_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(demo_data_parser, __name__)
 
 import csv
 from pathlib import Path
@@ -23,7 +30,6 @@ import cv2
 import numpy as np
 
 from fer_seresnet.dataset import CLASS_NAMES, FERPLUS_TO_FER, FERPLUS_VOTE_COLUMNS, RAFDB_TO_FER
-from shared_utils.cli import ArgumentParser, nonnegative_int
 from shared_utils.files import claim_output_folder
 
 SPLIT_SIZES = {"Training": 60, "PublicTest": 20, "PrivateTest": 20}  # per class
@@ -180,10 +186,7 @@ def _write_rafdb(folder: Path, seed: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--layout", default="csv", choices=["csv", "folders", "both"], help="FER2013 form to write")
-    parser.add_argument("--seed", default=0, type=nonnegative_int)
+    parser = demo_data_parser()
     args = parser.parse_args(argv)
     write_demo(args.out, args.layout, args.seed)
     total = sum(SPLIT_SIZES.values()) * len(CLASS_NAMES)

@@ -10,9 +10,15 @@ mean |gamma| of the residual branches' last BatchNorm (0 = the blocks are still 
 basic blocks). This is a diagnostic of the first few hundred steps, not a ranking of the networks.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from fer_seresnet.options import early_learning_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
+
 import time
 
 import numpy as np
@@ -20,13 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from fer_seresnet.dataset import load_fer2013
-from fer_seresnet.model import ARCHS, SEBasicBlock, build_model
+from fer_seresnet.model import SEBasicBlock, build_model
+from fer_seresnet.options import ARCHS
 from fer_seresnet.presets import FER_MEAN, FER_STD
-from shared_utils.cli import ArgumentParser, positive_int
-
-DEFAULT_VARIANTS = ["cnn:std:sgd:0.05", "se_resnet18:zero:sgd:0.05", "se_resnet18:std:sgd:0.05",
-                    "se_resnet18:zero-nose:sgd:0.05", "se_resnet18:std-nose:sgd:0.05",
-                    "se_resnet18:std:adamw:0.002", "cnn:std:adamw:0.002"]
 
 
 def parse_variant(text: str) -> tuple[str, str, str, float]:
@@ -87,17 +89,6 @@ def run_variant(text: str, images: torch.Tensor, labels: torch.Tensor, steps: in
             "seconds": time.perf_counter() - start}
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-path", required=True, help="FER2013 (fer2013.csv or train/ + test/ folders)")
-    parser.add_argument("--steps", type=positive_int, default=300)
-    parser.add_argument("-b", "--batch-size", type=positive_int, default=64)
-    parser.add_argument("--width", type=positive_int, default=16)
-    parser.add_argument("--threads", type=positive_int, default=2)
-    parser.add_argument("--holdout", type=positive_int, default=1500,
-                        help="Training images kept aside for the accuracy")
-    parser.add_argument("variants", nargs="*", default=DEFAULT_VARIANTS, help="ARCH:INIT:OPTIMISER:LR")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

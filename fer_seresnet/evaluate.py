@@ -10,7 +10,14 @@ Writes ``results.json`` (with the majority-class baseline on the same split), ``
 ``per_class_recall.png`` into ``--output/--experiment``.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from fer_seresnet.options import evaluate_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
 
 import argparse
 from pathlib import Path
@@ -20,23 +27,21 @@ import torch
 
 from fer_seresnet.dataset import (
     CLASS_NAMES,
-    DATASETS,
-    FERPLUS_MODES,
     FaceSplit,
     FaceTensorDataset,
     collate_batch,
     load_dataset,
 )
 from fer_seresnet.model import build_model
+from fer_seresnet.options import SHIPPED_CHECKPOINT
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetEval
 from shared_utils import metrics, plotting
 from shared_utils.checkpoint import load_checkpoint
-from shared_utils.cli import ArgumentParser, positive_int
 from shared_utils.engine import collect_predictions
 from shared_utils.files import resolve_data_kind
 from shared_utils.results import Stopwatch, write_results
-from shared_utils.runs import add_run_args, parse_args_with_config, prepare_run_dir, save_args
-from shared_utils.runtime import Runtime, add_runtime_args, get_logger
+from shared_utils.runs import parse_args_with_config, prepare_run_dir, save_args
+from shared_utils.runtime import Runtime, get_logger
 
 PACKAGE = "fer_seresnet"
 
@@ -113,7 +118,6 @@ def choose_test_split(splits, requested: str | None, data_path) -> str:
 
 
 # The best real FER2013 model trained for this repository (fer_seresnet/models/MANIFEST.json says how).
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_cnn.pt"
 
 
 def model_from_checkpoint(path: str | Path, rt: Runtime):
@@ -136,26 +140,6 @@ def model_from_checkpoint(path: str | Path, rt: Runtime):
     return model, options, state
 
 
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
-    parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
-                        help="checkpoint_best.pt from train.py (default: the shipped FER2013 model)")
-    parser.add_argument("--data-path", required=True, help="dataset file or folder (see dataset.py)")
-    parser.add_argument("--dataset", default=None, choices=DATASETS,
-                        help="dataset format (default: the checkpoint's training dataset)")
-    parser.add_argument("--cross-dataset", default=None, choices=DATASETS,
-                        help="evaluate on another dataset than the one trained on (labels remapped to FER2013's)")
-    parser.add_argument("--ferplus-csv", default=None, help="fer2013new.csv for --dataset ferplus")
-    parser.add_argument("--ferplus-mode", default="majority", choices=FERPLUS_MODES)
-    parser.add_argument("--ferplus-classes", default=None, type=int, choices=[7, 8],
-                        help="default: the checkpoint's number of classes")
-    parser.add_argument("--split", default=None, help="split to score (default: private_test > public_test > test)")
-    parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=False, help="ten-crop TTA")
-    parser.add_argument("--batch-size", default=256, type=positive_int)
-    parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed CSV rows")
-    add_run_args(parser, default_output="runs/fer_seresnet")
-    add_runtime_args(parser)
-    return parser
 
 
 def main(args: argparse.Namespace) -> dict:

@@ -9,9 +9,15 @@ Reads the run folder the trainer wrote (``checkpoint_best.pt``, ``results.json``
 ``results.json``. A run on demo data is refused: a shipped model is always a real one.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from fer_seresnet.options import export_model_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
+
 import hashlib
 import io
 import json
@@ -20,16 +26,7 @@ from pathlib import Path
 import torch
 
 from shared_utils.checkpoint import load_checkpoint
-from shared_utils.cli import ArgumentParser
 from shared_utils.files import atomic_write, atomic_write_text
-
-
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", help="a fer_seresnet training run folder")
-    parser.add_argument("--out", required=True, help="the .pt file to write; MANIFEST.json goes beside it")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out (and its manifest entry)")
-    return parser
 
 
 def half_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

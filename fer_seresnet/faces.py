@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
+from fer_seresnet.options import SHIPPED_CHECKPOINT
 
 
 def read_rgb(path: Path) -> np.ndarray:

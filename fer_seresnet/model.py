@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.ops import SqueezeExcitation
 
-ARCHS = ("cnn", "se_cnn", "se_resnet18", "se_resnet34")
+from fer_seresnet.options import ARCHS
 
 
 def squeeze_excitation(channels: int, reduction: int = 16) -> SqueezeExcitation:

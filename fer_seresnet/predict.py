@@ -12,43 +12,33 @@ prints one JSON object per input on stdout: ``{"path": ..., "faces": [{"box": [x
 line on stderr and gets no output file; the exit code is then 1.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
-import argparse
+from fer_seresnet.options import predict_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
+
 import json
 import sys
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
 from fer_seresnet.faces import (
     FacePredictor,
     plot_over_time,
     predict_image,
     predict_video,
 )
-from shared_utils.cli import ArgumentParser, positive_int
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="+", help="images, videos or folders (walked recursively)")
-    parser.add_argument("--checkpoint", default=None,
-                        help=f"a fer_seresnet checkpoint (default: the shipped model, {SHIPPED_CHECKPOINT.name})")
-    parser.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
-    parser.add_argument("--out", default=None, help="folder for annotated images and plots (must not exist yet)")
-    parser.add_argument("--overwrite", action="store_true", help="write into an existing --out folder")
-    parser.add_argument("--cam", action="store_true", help="Grad-CAM overlay in each face box (with --out)")
-    parser.add_argument("--every", type=positive_int, default=10, help="videos: classify every N-th frame")
-    parser.add_argument("--min-face", type=positive_int, default=24,
-                        help="smallest face side the detector reports, pixels")
-    parser.add_argument("--device", default="auto")
-    return parser
 
 
 # --------------------------------------------------------------------------- inputs

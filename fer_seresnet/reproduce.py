@@ -10,7 +10,14 @@
   (``configs/demo_*.yaml``, about a minute on 2 CPU cores) into the same experiment folders, marked ``data: demo``.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from fer_seresnet.options import reproduce_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(reproduce_parser, __name__)
 
 import time
 from pathlib import Path
@@ -19,7 +26,6 @@ import torch
 
 from fer_seresnet import evaluate, train
 from fer_seresnet.demo_data import write_demo
-from shared_utils.cli import ArgumentParser
 from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
 from shared_utils.runs import parse_args_with_config
 
@@ -40,12 +46,7 @@ def _cross(checkpoint: Path, data_path: Path, out: Path, experiment: str) -> Non
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default="data", help="folder holding fer2013/ (and optionally RAF-DB/basic/)")
-    parser.add_argument("--out", default="runs/reproduce/fer_seresnet")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--recipe", default="auto", choices=["auto", "full", "cpu"],
-                        help="with real data: full paper recipes, or the README's 36-minute CPU run (auto: by device)")
+    parser = reproduce_parser()
     args = parser.parse_args(argv)
     start = time.perf_counter()
     data_root, out = Path(args.data_root), Path(args.out)

@@ -10,7 +10,14 @@ The run folder holds args.yaml, log.txt, summary.csv (one row per epoch, with el
 learning-curve and confusion-matrix PNGs and results.json.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from fer_seresnet.options import train_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
 
 import argparse
 import math
@@ -22,8 +29,6 @@ import torch
 import torch.nn.functional as F
 
 from fer_seresnet.dataset import (
-    DATASETS,
-    FERPLUS_MODES,
     FaceTensorDataset,
     collate_batch,
     load_dataset,
@@ -31,21 +36,12 @@ from fer_seresnet.dataset import (
     train_val_test,
 )
 from fer_seresnet.evaluate import predict_split, score, write_evaluation
-from fer_seresnet.model import ARCHS, build_model, describe_model
+from fer_seresnet.model import build_model, describe_model
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
 from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_checkpoint,
     load_model_weights,
-)
-from shared_utils.cli import (
-    ArgumentParser,
-    holdout_share,
-    nonnegative_float,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-    probability,
 )
 from shared_utils.engine import train_one_epoch, weight_decay_groups
 from shared_utils.files import resolve_data_kind
@@ -54,84 +50,10 @@ from shared_utils.results import Stopwatch
 from shared_utils.runs import (
     BEST_CHECKPOINT,
     BestTracker,
-    add_run_args,
     parse_args_with_config,
 )
-from shared_utils.runtime import Runtime, add_runtime_args
+from shared_utils.runtime import Runtime
 from shared_utils.splits import stratified_holdout
-
-
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Facial expression recognition training", add_help=add_help)
-    data = parser.add_argument_group("data")
-    data.add_argument("--data-path", default="data/fer2013", help="fer2013.csv, a folder with it, or train/ + test/")
-    data.add_argument("--dataset", default="fer2013", choices=DATASETS)
-    data.add_argument("--ferplus-csv", default=None, help="fer2013new.csv (with --dataset ferplus)")
-    data.add_argument("--ferplus-mode", default="majority", choices=FERPLUS_MODES,
-                      help="FER+ labels as FERPlus's src/ferplus.py makes them (_process_data)")
-    data.add_argument("--ferplus-classes", default=7, type=int, choices=[7, 8],
-                      help="FER+: 7 = FER2013's classes (contempt rows dropped), 8 = with contempt")
-    data.add_argument("--soft-targets", action="store_true", help="FER+: train on the vote distribution")
-    data.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed CSV rows")
-    data.add_argument("--val-source", default="auto", choices=["auto", "holdout", "public_test"],
-                      help="auto: PublicTest if PrivateTest exists, else a seeded holdout of Training")
-    data.add_argument("--holdout-fraction", default=0.1, type=holdout_share,
-                      help="share of Training held out for validation")
-    data.add_argument("--split-seed", default=0, type=nonnegative_int,
-                      help="seed of the validation holdout and --train-subset")
-    data.add_argument("--train-subset", default=0, type=nonnegative_int,
-                      help="use only N (stratified) training images (0: all)")
-
-    model = parser.add_argument_group("model")
-    model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
-    model.add_argument("--width", default=64, type=positive_int,
-                       help="channels of the first stage (doubling per stage)")
-    model.add_argument("--dropout", default=0.3, type=probability)
-    model.add_argument("--zero-init-residual", default=True, action=argparse.BooleanOptionalAction,
-                       help="SE-ResNets: start each residual branch's last BN at zero (blocks begin as identities)")
-    model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
-    model.add_argument("--pretrained", default=None,
-                       help="initialise from this checkpoint / state_dict, or a registry name (fer2013_se_cnn)")
-
-    aug = parser.add_argument_group("augmentation")
-    aug.add_argument("--crop-size", default=44, type=positive_int, help="random crop at train, centre crop at test")
-    aug.add_argument("--hflip-prob", default=0.5, type=probability)
-    aug.add_argument("--rotation", default=10.0, type=nonnegative_float, help="max rotation in degrees")
-    aug.add_argument("--scale", default=0.1, type=nonnegative_float, help="random zoom 1 +- scale")
-    aug.add_argument("--translate", default=0.0, type=nonnegative_float,
-                     help="extra random shift as a fraction of the side")
-    aug.add_argument("--random-erase", default=0.0, type=probability, help="random erasing probability")
-
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--epochs", default=60, type=positive_int)
-    optim.add_argument("-b", "--batch-size", default=64, type=positive_int, help="per-process batch size")
-    optim.add_argument("--opt", default="sgd", choices=["sgd", "adamw"])
-    optim.add_argument("--lr", default=0.05, type=positive_float)
-    optim.add_argument("--momentum", default=0.9, type=nonnegative_float)
-    optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=True)
-    optim.add_argument("--weight-decay", "--wd", default=5e-4, type=nonnegative_float)
-    optim.add_argument("--lr-scheduler", default="cosine", choices=["cosine", "plateau", "none"])
-    optim.add_argument("--lr-warmup-epochs", default=1, type=nonnegative_int)
-    optim.add_argument("--lr-min", default=0.0, type=nonnegative_float, help="cosine floor")
-    optim.add_argument("--plateau-factor", default=0.5, type=probability)
-    optim.add_argument("--plateau-patience", default=3, type=positive_int)
-    optim.add_argument("--label-smoothing", default=0.1, type=probability)
-    optim.add_argument("--clip-grad-norm", default=None, type=positive_float)
-    optim.add_argument("--patience", default=0, type=nonnegative_int,
-                       help="early stop after N epochs without val gain (0: off)")
-    optim.add_argument("--stop-after-epoch", default=0, type=nonnegative_int,
-                       help="stop (resumably) once this epoch is done, as if interrupted there (0: off)")
-    optim.add_argument("--time-budget-minutes", default=0.0, type=nonnegative_float,
-                       help="train for this much wall-clock time: the cosine schedule follows elapsed time and the "
-                            "last epoch is cut when the budget is spent (--epochs is then an upper bound; 0: off)")
-
-    evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval-ten-crop", action=argparse.BooleanOptionalAction, default=True,
-                            help="also score the test split with ten-crop TTA")
-    evaluation.add_argument("--eval-batch-size", default=256, type=positive_int)
-    add_run_args(parser, default_output="runs/fer_seresnet")
-    add_runtime_args(parser)
-    return parser
 
 
 def make_loss_fn(preset: ClassificationPresetTrain, label_smoothing: float, soft_targets: bool):

@@ -9,7 +9,14 @@ Writes into ``--out``: ``feature_maps_<n>.png`` (one row per stage, the ``--chan
 map falling in the upper, middle and lower thirds of the face: eyes/brows, nose, mouth).
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from fer_seresnet.options import visualize_parser as get_args_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(get_args_parser, __name__)
 
 import argparse
 import json
@@ -18,12 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_seresnet.dataset import CLASS_NAMES, DATASETS, load_dataset
+from fer_seresnet.dataset import CLASS_NAMES, load_dataset
 from fer_seresnet.evaluate import choose_test_split, model_from_checkpoint
 from fer_seresnet.model import build_model
 from fer_seresnet.presets import ClassificationPresetEval
 from shared_utils import plotting
-from shared_utils.cli import ArgumentParser, nonnegative_int, positive_int
 from shared_utils.files import make_folder
 from shared_utils.gradcam import CamExplainer
 from shared_utils.runtime import Runtime
@@ -77,25 +83,6 @@ def region_shares(mean_map: np.ndarray) -> dict[str, float]:
                                                                     thirds)}
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Feature maps and Grad-CAM overlays for chosen faces")
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--data-path", required=True)
-    parser.add_argument("--dataset", default=None, choices=DATASETS)
-    parser.add_argument("--ferplus-csv", default=None)
-    parser.add_argument("--split", default=None, help="default: private_test > public_test > test")
-    parser.add_argument("--indices", type=int, nargs="*", default=None, help="images of the split to show")
-    parser.add_argument("--per-class", type=positive_int, default=1,
-                        help="without --indices: first N images of each class")
-    parser.add_argument("--channels", type=positive_int, default=6, help="feature maps shown per stage")
-    parser.add_argument("--stage", type=int, default=-1, help="Grad-CAM target stage (index into model.stages)")
-    parser.add_argument("--method", default="gradcam", choices=["gradcam", "gradcam++", "eigencam"])
-    parser.add_argument("--baseline-seed", type=nonnegative_int, default=0,
-                        help="initialisation of the untrained baseline")
-    parser.add_argument("--out", required=True, help="output folder for the PNGs (new or empty)")
-    parser.add_argument("--overwrite", action="store_true", help="write into an existing --out, replacing figures")
-    parser.add_argument("--device", default="cpu")
-    return parser
 
 
 def main(args: argparse.Namespace) -> dict:

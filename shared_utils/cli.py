@@ -54,3 +54,35 @@ nonnegative_float = _checked_type("nonnegative_float", float, lambda v: v >= 0, 
 probability = _checked_type("probability", float, lambda v: 0 <= v <= 1, "is not between 0 and 1")
 # a share of the data held out: 1 would leave nothing to train on
 holdout_share = _checked_type("holdout_share", float, lambda v: 0 <= v < 1, "is not at least 0 and below 1")
+
+
+# --method of every CAM script; shared_utils.gradcam maps them to pytorch-grad-cam's classes (named here so a
+# parser needs no torch)
+CAM_METHOD_NAMES = ("gradcam", "gradcam++", "eigencam")
+
+
+def add_runtime_args(parser) -> None:
+    """The runtime flags every training script shares."""
+    group = parser.add_argument_group("runtime")
+    flag = argparse.BooleanOptionalAction
+    group.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    group.add_argument("--amp", action=flag, default=True,
+                       help="mixed precision on CUDA, and on CPU with --amp-dtype bfloat16 (--no-amp to disable)")
+    group.add_argument("--amp-dtype", default="float16", choices=["float16", "bfloat16"])
+    group.add_argument("--channels-last", action=flag, default=False, help="channels_last memory format")
+    group.add_argument("--seed", type=nonnegative_int, default=0)
+    group.add_argument("--deterministic", action=flag, default=False, help="bit-repeatable kernels")
+    group.add_argument("--workers", type=nonnegative_int, default=0, help="DataLoader worker processes")
+    group.add_argument("--threads", type=nonnegative_int, default=0,
+                       help="torch CPU threads (0: torch's default; 1 is much faster when the cores are busy)")
+
+
+def answer_help_first(get_parser, module_name: str) -> None:
+    """Answer ``--help`` before a script's heavy imports: call it between the light imports and torch.
+
+    Importing torch, torchvision and scikit-learn takes 2-5 s here; the parser itself needs none of them. When
+    ``module_name`` is ``"__main__"`` and the command line asks for help, build the parser and let it print and
+    exit; otherwise do nothing (the script parses its arguments again in ``main``, as usual).
+    """
+    if module_name == "__main__" and {"-h", "--help"} & set(sys.argv[1:]):
+        get_parser().parse_args()

@@ -30,10 +30,12 @@ def train_one_epoch(
     scheduler_per_step: Any = None,
     clip_grad_norm: float | None = None,
     max_steps: int | None = None,
+    diverged_hint: str = "lower the learning rate or check the inputs",
 ) -> dict[str, float]:
     """Train for one pass over ``loader``; returns ``{"train_loss": mean, "lr": last lr}``.
 
-    A non-finite loss stops training with a clear error instead of silently producing NaN weights.
+    A non-finite loss stops training with a clear error instead of silently producing NaN weights; the error ends
+    with ``diverged_hint``, what the package advises.
     """
     model.train()
     total, count = 0.0, 0
@@ -44,7 +46,7 @@ def train_one_epoch(
             if max_steps is not None and step >= max_steps:
                 break
             loss_value, batch_size = _train_step(model, batch, optimizer, loss_fn, rt, epoch, step,
-                                                 scheduler_per_step, clip_grad_norm)
+                                                 scheduler_per_step, clip_grad_norm, diverged_hint)
             total += loss_value * batch_size
             count += batch_size
             steps_done += 1
@@ -60,12 +62,11 @@ def train_one_epoch(
     return {"train_loss": mean, "lr": optimizer.param_groups[0]["lr"]}
 
 
-def _train_step(model, batch, optimizer, loss_fn, rt, epoch, step, scheduler_per_step, clip_grad_norm):
+def _train_step(model, batch, optimizer, loss_fn, rt, epoch, step, scheduler_per_step, clip_grad_norm, diverged_hint):
     with rt.autocast():
         loss, batch_size = loss_fn(model, batch, rt)
     if not torch.isfinite(loss):
-        raise SystemExit(f"error: training loss became {loss.item()} at epoch {epoch} step {step}; "
-                         "lower the learning rate or check the inputs")
+        raise SystemExit(f"error: training loss became {loss.item()} at epoch {epoch} step {step}; {diverged_hint}")
     optimizer.zero_grad(set_to_none=True)
     rt.scaler.scale(loss).backward()
     if clip_grad_norm:

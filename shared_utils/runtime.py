@@ -18,7 +18,6 @@ gloo on CPU; ``batch_size`` given to :meth:`Runtime.loader` is the *per-process*
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
@@ -32,8 +31,6 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
-
-from shared_utils.cli import nonnegative_int
 
 LOGGER_NAME = "repro"
 
@@ -303,19 +300,3 @@ class Runtime:
 
     def close(self) -> None:
         cleanup_distributed()
-
-
-def add_runtime_args(parser) -> None:
-    """The runtime flags every training script shares."""
-    group = parser.add_argument_group("runtime")
-    flag = argparse.BooleanOptionalAction
-    group.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
-    group.add_argument("--amp", action=flag, default=True,
-                       help="mixed precision on CUDA, and on CPU with --amp-dtype bfloat16 (--no-amp to disable)")
-    group.add_argument("--amp-dtype", default="float16", choices=["float16", "bfloat16"])
-    group.add_argument("--channels-last", action=flag, default=False, help="channels_last memory format")
-    group.add_argument("--seed", type=nonnegative_int, default=0)
-    group.add_argument("--deterministic", action=flag, default=False, help="bit-repeatable kernels")
-    group.add_argument("--workers", type=nonnegative_int, default=0, help="DataLoader worker processes")
-    group.add_argument("--threads", type=nonnegative_int, default=0,
-                       help="torch CPU threads (0: torch's default; 1 is much faster when the cores are busy)")

@@ -6,27 +6,32 @@ load against the CPU torch, and ``import torchvision`` then dies registering fak
 
 :func:`ensure_torchvision_importable` defines just those two schemas, and only when the compiled
 library cannot be loaded: where torchvision's ops load normally (a matching CPU or CUDA build) it
-does nothing.  ``import shared_utils`` calls it, so import ``shared_utils`` before ``torchvision``.
-Nothing else changes: calling ``torchvision.ops.nms`` still fails here (no kernel), which this
-project never does.
+does nothing.  ``import shared_utils`` installs :func:`fix_before_torchvision_import`, an import hook that
+calls it the moment something first imports ``torchvision`` (so import ``shared_utils`` before
+``torchvision``).  The hook, not an eager call, keeps ``import shared_utils`` free of torch: a script's
+``--help`` answers before torch is loaded.  Nothing else changes: calling ``torchvision.ops.nms`` still
+fails here (no kernel), which this project never does.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.abc
 import importlib.util
 import os
-
-import torch
+import sys
 
 _MISSING_OP_SCHEMAS = {
     "nms": "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms": "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 }
 _library = None  # keep the Library object alive: dropping it unregisters the schemas
+PATCHED: bool | None = None  # None until torchvision is imported; then whether the schemas had to be defined
 
 
 def _op_exists(name: str) -> bool:
+    import torch
+
     try:
         getattr(torch.ops.torchvision, name)
         return True
@@ -35,6 +40,8 @@ def _op_exists(name: str) -> bool:
 
 
 def _try_load_compiled_ops() -> bool:
+    import torch
+
     spec = importlib.util.find_spec("torchvision")
     if spec is None or not spec.submodule_search_locations:
         return False
@@ -50,6 +57,8 @@ def _try_load_compiled_ops() -> bool:
 
 def ensure_torchvision_importable() -> bool:
     """Define the missing op schemas if needed. Returns True when it had to patch."""
+    import torch
+
     global _library
     if all(_op_exists(name) for name in _MISSING_OP_SCHEMAS):
         return False
@@ -60,3 +69,25 @@ def ensure_torchvision_importable() -> bool:
         if not _op_exists(name):
             _library.define(schema)
     return True
+
+
+class _BeforeTorchvision(importlib.abc.MetaPathFinder):
+    """Runs :func:`ensure_torchvision_importable` once, just before ``torchvision`` is first imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        global PATCHED
+        if fullname == "torchvision":
+            sys.meta_path.remove(self)
+            PATCHED = ensure_torchvision_importable()
+        return None  # the regular finders import the module itself
+
+
+def fix_before_torchvision_import() -> None:
+    """Install the hook (idempotent); if torchvision is already imported it is too late for a hook: fix now."""
+    global PATCHED
+    if "torchvision" in sys.modules:
+        if PATCHED is None:
+            PATCHED = ensure_torchvision_importable()
+        return
+    if not any(isinstance(finder, _BeforeTorchvision) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _BeforeTorchvision())

@@ -10,6 +10,8 @@ On a CUDA machine it runs, on each package's demo data (or FER2013 under ``--dat
 and writes ``OUT/gpu_check.md`` and ``OUT/gpu_check.json``. On a machine without CUDA it says so and exits 0.
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
 
 import json
@@ -19,10 +21,21 @@ import sys
 import time
 from pathlib import Path
 
+from shared_utils.cli import ArgumentParser, answer_help_first
+
+
+def get_args_parser() -> ArgumentParser:
+    parser = ArgumentParser(description="make gpu-check: what only a CUDA machine can show, in one report")
+    parser.add_argument("--out", default="runs/gpu_check")
+    parser.add_argument("--data-root", default="data", help="FER2013 here runs the full recipe on real data")
+    return parser
+
+
+answer_help_first(get_args_parser, __name__)
+
 import torch
 
 import shared_utils  # noqa: F401  (before torchvision: CPU-only torch fix)
-from shared_utils.cli import ArgumentParser
 from shared_utils.files import atomic_write_text
 from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
@@ -48,7 +61,7 @@ def package_runs(out: Path) -> dict[str, dict]:
     from bodily_tsn.demo_data import make_demo_dataset
     from emotic_context import demo_data as emotic_demo
     from emotic_context import main as emotic_main
-    from emotic_context import mat2py
+    from emotic_context import mat2py, options
     from emotionroi_ex import train_FCNEL
     from emotionroi_ex.demo_data import write_demo_dataset
     from fer_seresnet import train as fer_train
@@ -62,7 +75,7 @@ def package_runs(out: Path) -> dict[str, dict]:
     emotic_root = data / "emotic"
     if not (emotic_root / "emotic_pre" / "test_context_arr.npy").is_file():
         emotic_demo.generate(emotic_root, {"train": 160, "val": 50, "test": 70})
-        mat2py.main(mat2py.get_args_parser().parse_args(["--data_dir", str(emotic_root), "--generate_npy",
+        mat2py.main(options.mat2py_parser().parse_args(["--data_dir", str(emotic_root), "--generate_npy",
                                                          "--context_size", "32", "--body_size", "32"]))
     fer_root = data / "fer_demo"
     if not (fer_root / "fer2013" / "fer2013.csv").is_file():
@@ -134,10 +147,7 @@ def write_report(out: Path, report: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="runs/gpu_check")
-    parser.add_argument("--data-root", default="data", help="FER2013 here runs the full recipe on real data")
-    args = parser.parse_args(argv)
+    args = get_args_parser().parse_args(argv)
     if not torch.cuda.is_available():
         print(f"gpu-check: no CUDA device on this machine (torch {torch.__version__}); nothing to check here. Run "
               "`make gpu-check` on a machine with an NVIDIA GPU.")

@@ -10,7 +10,14 @@ copied unmasked (with a warning). Idempotent: finished clips are skipped. Train 
 ``--frames_dir <out>`` (and without ``--mask``, which would draw a second mask).
 """
 
+# ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
+
 from __future__ import annotations
+
+from bodily_tsn.options import mask_faces_parser
+from shared_utils.cli import answer_help_first
+
+answer_help_first(mask_faces_parser, __name__)
 
 import logging
 from pathlib import Path
@@ -21,7 +28,6 @@ from PIL import Image
 from bodily_tsn.dataset import VIDEO_SUBDIR, BadClipError, check_data_root, nearest_detected, read_openface
 from bodily_tsn.masking import draw_surgical_mask
 from bodily_tsn.tools.frames import decode_all, each_clip, write_frame_folder
-from shared_utils.cli import ArgumentParser
 from shared_utils.runtime import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -66,11 +72,7 @@ def build_masked(data_root, out, frames_dir=None, skip_bad=False, show_progress=
 
 
 def main(argv=None) -> None:
-    parser = ArgumentParser(description="draw surgical masks over the lower face of every EmoReact frame")
-    parser.add_argument("--data_root", required=True)
-    parser.add_argument("--out", required=True, help="masked frames folder")
-    parser.add_argument("--frames_dir", default=None, help="read frames from here instead of decoding the mp4")
-    parser.add_argument("--skip_bad", action="store_true")
+    parser = mask_faces_parser()
     args = parser.parse_args(argv)
     if args.frames_dir and Path(args.out).resolve() == Path(args.frames_dir).resolve():
         parser.error("--out must differ from --frames_dir: the masked frames would be written over their sources "

@@ -175,3 +175,32 @@ def test_checkpoint_with_pickled_config_object_loads(tmp_path):
     from shared_utils.checkpoint import read_state_dict
 
     assert torch.equal(read_state_dict(tmp_path / "cp.pth")["features.0.weight"], torch.ones(2))
+
+
+def test_fusion_runs_the_shared_trunk_once_per_stream_body_first():
+    """As the original's trainer (trainer/trainer.py:90-100): the body clip through the network, then the face clip.
+    The training BatchNorm (partial BN keeps the first) then normalises each stream by its own batch statistics and
+    updates its running statistics body first; one call over both streams would mix them."""
+    import copy
+
+    torch.manual_seed(0)
+    model = BodilyTSN("fusion", "mobilenet_v2", num_segments=2, partial_bn=True).train()
+    reference = copy.deepcopy(model)
+    clips = torch.randn(2, 2, 2, 3, 32, 32)
+    clips[:, 0] += 3.0  # the face stream far from the body stream: mixed statistics would show
+    out = model(clips)
+    tower = reference.tower("body")
+    body = tower(clips[:, 1])
+    face = tower(clips[:, 0])
+    assert torch.allclose(out["stream_logits"][:, 0], face, atol=1e-5)
+    assert torch.allclose(out["stream_logits"][:, 1], body, atol=1e-5)
+    first_bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    reference_bn = next(m for m in reference.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert torch.allclose(first_bn.running_mean, reference_bn.running_mean, atol=1e-6)
+    mixed = BodilyTSN("fusion", "mobilenet_v2", num_segments=2, partial_bn=True).train()
+    mixed.load_state_dict(copy.deepcopy(model.state_dict()))
+    mixed_bn = next(m for m in mixed.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before = first_bn.running_mean.clone()
+    model(clips)
+    mixed.tower("face")(clips.flatten(0, 1))  # one call over both streams: other running statistics
+    assert not torch.allclose(first_bn.running_mean - before, mixed_bn.running_mean - before, atol=1e-4)

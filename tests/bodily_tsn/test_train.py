@@ -184,8 +184,14 @@ def test_non_finite_numbers_stop_in_one_line(demo_root, tmp_path):
     scores = torch.tensor([[0.1, 0.2], [float("nan"), 0.3]])
     with pytest.raises(SystemExit, match=r"validation after epoch 3 scores are not finite for 1 of 2 clips"):
         check_finite({"scores": scores}, "validation after epoch 3")
-    with pytest.raises(SystemExit, match=r"training loss became nan at epoch 0 step \d+; lower the learning rate"):
+    with pytest.raises(SystemExit, match=r"training loss became nan at epoch 0 step \d+; lower --lr"):
         train(demo_root, tmp_path, "--input", "face", "--epochs", "1", "--lr", "1e30", "--experiment", "nan")
+    # random weights with partial BN (the original's default from scratch): the error says what to change
+    with_partial_bn = [arg for arg in TINY if arg != "--no_partialbn"]
+    argv = [*with_partial_bn, "--data_root", str(demo_root), "--output", str(tmp_path), "--input", "face",
+            "--epochs", "1", "--lr", "1e30", "--experiment", "nan_pbn"]
+    with pytest.raises(SystemExit, match=r"became nan .*partial BN.*--pretrained affectnet.*--no_partialbn"):
+        main(parse_args_with_config(get_args_parser(), argv))
 
 
 def test_sizes_that_would_silently_do_nothing_are_errors(demo_root, tmp_path, capsys):

@@ -9,7 +9,7 @@ import pytest
 from helpers.pages import serve
 from PIL import Image
 
-from emotionroi_ex import EMOTIONS, infer, train_EmoFCNEL, train_FCNEL
+from emotionroi_ex import EMOTIONS, infer, options, train_EmoFCNEL, train_FCNEL
 from shared_utils.runs import parse_args_with_config
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def test_maps_are_those_infer_writes(runs, demo_root, tmp_path):
         argv = ["--weights", str(run_dir / "checkpoint_last.pt"), "--input", str(image), "--output", str(out),
                 "--device", "cpu"] + (["--label", choice] if choice else [])
         conditioned = choice is not None  # what infer_EmoFCNEL.py / infer_FCNEL.py run
-        infer.main(infer.get_args_parser(conditioned).parse_args(argv), conditioned)
+        infer.main(options.infer_parser(conditioned).parse_args(argv), conditioned)
         (written,) = sorted(out.glob("*_map.png"))
         key = choice or "map"
         assert summary[key]["mean"] == pytest.approx(_mean_of(written), abs=3e-3), (key, summary, written)

@@ -9,7 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
-from emotionroi_ex import EMOTIONS, evaluate_baselines, infer, train_EmoFCNEL, train_FCNEL, train_RIO_clf, train_ROI_clf
+from emotionroi_ex import (
+    EMOTIONS,
+    evaluate_baselines,
+    infer,
+    options,
+    train_EmoFCNEL,
+    train_FCNEL,
+    train_RIO_clf,
+    train_ROI_clf,
+)
 from shared_utils.results import load_results
 from shared_utils.runs import parse_args_with_config
 
@@ -72,7 +81,7 @@ def test_resume_continues_exactly(fcnel_run, demo_root):
 
 
 def _infer(run_dir, *argv, conditioned=False):
-    args = infer.get_args_parser(conditioned=conditioned).parse_args(
+    args = options.infer_parser(conditioned=conditioned).parse_args(
         ["--weights", str(run_dir / "checkpoint_last.pt"), *argv])
     return infer.main(args, conditioned=conditioned)
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torchvision.ops import SqueezeExcitation
 
-from fer_seresnet.model import ARCHS, build_model, count_flops, count_parameters, squeeze_excitation
+from fer_seresnet.model import build_model, count_flops, count_parameters, squeeze_excitation
+from fer_seresnet.options import ARCHS
 from fer_seresnet.presets import ClassificationPresetEval, ClassificationPresetTrain, random_erase
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from fer_seresnet import evaluate, faces, predict
-from fer_seresnet.evaluate import SHIPPED_CHECKPOINT
+from fer_seresnet.options import SHIPPED_CHECKPOINT
 
 # ../shared/data/samples: the file name says the posed expression (su = surprise, hao = happy, anc = anger,
 # di = disgust).

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve
 
 from emotic_context import main as emotic_main
-from emotic_context import mat2py
+from emotic_context import mat2py, options
 from shared_utils.runs import parse_args_with_config
 
 TRAIN_ARGS = ["--epochs", "2", "--batch_size", "8", "--learning_rate", "1e-3", "--lr_step", "1", "--seed", "1",
@@ -17,13 +17,13 @@ TRAIN_ARGS = ["--epochs", "2", "--batch_size", "8", "--learning_rate", "1e-3", "
 
 
 def run_main(argv: list[str]):
-    return emotic_main.main(parse_args_with_config(emotic_main.get_args_parser(), argv))
+    return emotic_main.main(parse_args_with_config(options.main_parser(), argv))
 
 
 def run_mat2py(argv: list[str]) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        mat2py.main(mat2py.get_args_parser().parse_args(argv))
+        mat2py.main(options.mat2py_parser().parse_args(argv))
     return out.getvalue()
 
 

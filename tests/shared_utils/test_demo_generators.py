@@ -62,6 +62,7 @@ def test_data_kind_comes_from_the_data(tmp_path):
     deep = tmp_path / "demo" / "a" / "b" / "c" / "d"  # more than three folders below the marker: not found
     deep.mkdir(parents=True)
     assert resolve_data_kind(deep) == "real"
-    for module in ("fer_seresnet.train", "emotionroi_ex.train_ROI_clf", "emotic_context.main"):
-        parser = __import__(module, fromlist=["get_args_parser"]).get_args_parser()
+    for module, name in (("fer_seresnet.options", "train_parser"), ("emotionroi_ex.options", "train_roi_clf_parser"),
+                         ("emotic_context.options", "main_parser")):
+        parser = getattr(__import__(module, fromlist=[name]), name)()
         assert not any(a.dest == "data_kind" for a in parser._actions), module

@@ -115,7 +115,9 @@ def test_torchvision_fix_only_where_needed():
             "try:\n    import torchvision; plain_ok = True\nexcept RuntimeError:\n    plain_ok = False\n"
             "print(plain_ok)")
     plain_ok = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
-    code = "import shared_utils, torchvision; print(shared_utils.TORCHVISION_PATCHED); torchvision.models.resnet18()"
+    code = ("import sys, shared_utils\nassert 'torch' not in sys.modules\n"
+            "import torchvision\nfrom shared_utils import torchvision_compat\n"
+            "print(torchvision_compat.PATCHED); torchvision.models.resnet18()")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(not plain_ok)

@@ -1,0 +1,182 @@
+"""Fair timing on a shared machine: each setting in its own process, settings alternated round by round.
+
+A benchmark script prints one JSON object per run; :func:`alternate` starts every setting once per round, in the
+same order, and keeps every round's result, so slow drift in the machine's load falls on all settings alike and the
+median per setting can be compared. Allocators are process-wide, so they are chosen here, at process start
+(``LD_PRELOAD`` for jemalloc / tcmalloc from the distribution's packages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared_utils.cli import positive_int
+
+# Debian / Ubuntu paths of the allocators' shared libraries (apt: libjemalloc2, libtcmalloc-minimal4)
+ALLOCATOR_LIBRARIES = {
+    "jemalloc": ("libjemalloc.so.2",),
+    "tcmalloc": ("libtcmalloc_minimal.so.4",),
+}
+LIBRARY_FOLDERS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
+ALLOCATORS = ("glibc", *ALLOCATOR_LIBRARIES)
+
+
+def allocator_library(name: str) -> Path | None:
+    """The shared library of allocator ``name`` on this machine, or None (glibc's malloc needs none)."""
+    if name == "glibc":
+        return None
+    if name not in ALLOCATOR_LIBRARIES:
+        raise ValueError(f"unknown allocator {name!r}; choose from {', '.join(ALLOCATORS)}")
+    for folder in LIBRARY_FOLDERS:
+        for filename in ALLOCATOR_LIBRARIES[name]:
+            if (Path(folder) / filename).is_file():
+                return Path(folder) / filename
+    raise SystemExit(f"error: allocator {name}: none of {', '.join(ALLOCATOR_LIBRARIES[name])} under "
+                     f"{', '.join(LIBRARY_FOLDERS)} (Debian/Ubuntu: apt install libjemalloc2 libtcmalloc-minimal4)")
+
+
+def allocator_env(name: str) -> dict[str, str]:
+    """Environment additions that make a new process use allocator ``name``."""
+    library = allocator_library(name)
+    return {} if library is None else {"LD_PRELOAD": str(library)}
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since start or the last :func:`reset_peak_rss` (Linux VmHWM), MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak (Linux: writing 5 to /proc/self/clear_refs resets VmHWM to the current RSS)."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+@dataclass
+class Setting:
+    """One way of running the measured command: its argv, extra environment and working folder."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+
+def run_once(setting: Setting, timeout: float = 3600) -> dict:
+    env = {**os.environ, "REPRO_NO_PROGRESS": "1", **setting.env}
+    result = subprocess.run(setting.argv, env=env, cwd=setting.cwd, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise SystemExit(f"error: benchmark run failed ({' '.join(setting.argv)}):\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def alternate(settings: dict[str, Setting], rounds: int, report=print) -> dict[str, list[dict]]:
+    """Run every setting once per round, in order, ``rounds`` times; returns each setting's results."""
+    results: dict[str, list[dict]] = {name: [] for name in settings}
+    for round_index in range(rounds):
+        for name, setting in settings.items():
+            results[name].append(run_once(setting))
+            report(f"round {round_index + 1}/{rounds} {name}: " + ", ".join(
+                f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+                for key, value in results[name][-1].items()), file=sys.stderr)
+    return results
+
+
+def median_of(results: list[dict], key: str) -> float:
+    return statistics.median(row[key] for row in results)
+
+
+# Setting tokens, '+'-joined (e.g. "bf16+channels_last+jemalloc"): precision and memory format map to the runtime's
+# options (shared_utils.cli.add_runtime_args), allocators to the process's environment.
+PRECISIONS = {"fp32": {"amp": False}, "bf16": {"amp": True, "amp_dtype": "bfloat16"}}
+MEMORY_FORMATS = {"contiguous": {"channels_last": False}, "channels_last": {"channels_last": True}}
+SETTING_TOKENS = (*PRECISIONS, *MEMORY_FORMATS, *ALLOCATORS)
+
+
+def setting_tokens(name: str) -> list[str]:
+    tokens = name.split("+")
+    unknown = [token for token in tokens if token not in SETTING_TOKENS]
+    if unknown:
+        raise SystemExit(f"error: setting {name!r}: unknown {', '.join(unknown)}; join with '+' any of "
+                         f"{', '.join(SETTING_TOKENS)}")
+    return tokens
+
+
+def runtime_options(name: str) -> dict:
+    """The runtime options of setting ``name``: fp32 and contiguous unless it says otherwise."""
+    options = {"amp": False, "amp_dtype": "float16", "channels_last": False}
+    for token in setting_tokens(name):
+        options.update(PRECISIONS.get(token, {}), **MEMORY_FORMATS.get(token, {}))
+    return options
+
+
+def runtime_flags(name: str) -> list[str]:
+    """Setting ``name`` as command-line flags of a trainer (the options of ``add_runtime_args``)."""
+    options = runtime_options(name)
+    return ["--amp" if options["amp"] else "--no-amp", "--amp-dtype", options["amp_dtype"],
+            "--channels-last" if options["channels_last"] else "--no-channels-last"]
+
+
+def setting_env(name: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for token in setting_tokens(name):
+        if token in ALLOCATORS:
+            env.update(allocator_env(token))
+    return env
+
+
+def compare_settings(child_argv: list[str], settings: list[str], rounds: int) -> dict[str, list[dict]]:
+    """Run ``child_argv + ["--setting", name]`` (a command that prints one JSON line) once per setting and round,
+    alternated, each in a fresh process with the setting's allocator."""
+    for name in settings:
+        setting_tokens(name)  # every name checked before the first (long) run
+    return alternate({name: Setting([*child_argv, "--setting", name], setting_env(name)) for name in settings},
+                     rounds)
+
+
+def print_settings_table(results: dict[str, list[dict]], unit: str, per_step: int) -> None:
+    """Markdown table: setting, seconds per step, throughput, ratio to the first row, peak RSS."""
+    first = median_of(next(iter(results.values())), "seconds_per_step")
+    print(f"| setting | s / step | {unit} / s | speed vs first row | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    for name, rows in results.items():
+        seconds = median_of(rows, "seconds_per_step")
+        print(f"| {name} | {seconds:.3f} | {per_step / seconds:.1f} | {first / seconds:.2f}x | "
+              f"{median_of(rows, 'peak_rss_mib'):.0f} |")
+
+
+def add_benchmark_args(parser, sections: tuple[str, ...], default_settings: tuple[str, ...]) -> None:
+    """The options every package's benchmark shares: what to time, under which settings, how often."""
+    parser.add_argument("--sections", nargs="+", default=list(sections), choices=sections)
+    parser.add_argument("--settings", nargs="+", default=list(default_settings), metavar="SETTING",
+                        help="step section: each a '+'-joined choice of " + ", ".join(SETTING_TOKENS)
+                             + " (unnamed: fp32, contiguous, glibc); the table's ratios are to the first")
+    parser.add_argument("--rounds", type=positive_int, default=1, help="step section: alternation rounds")
+    parser.add_argument("--steps", type=positive_int, default=2, help="timed steps per run (after a warm-up)")
+    parser.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads")
+    parser.add_argument("--setting", default=None, help=argparse.SUPPRESS)  # a child run: one setting, one JSON line
+
+
+def time_train_steps(model, batch, optimizer, loss_fn, rt, steps: int) -> float:
+    """Seconds per step of the trainers' own step (``shared_utils.engine.train_one_epoch``) on one fixed batch,
+    after one untimed warm-up step (allocator, oneDNN kernel choice)."""
+    import time
+
+    from shared_utils.engine import train_one_epoch
+
+    train_one_epoch(model, [batch], optimizer, loss_fn, rt, epoch=0)
+    started = time.perf_counter()
+    train_one_epoch(model, [batch] * steps, optimizer, loss_fn, rt, epoch=1)
+    return (time.perf_counter() - started) / steps

@@ -213,10 +213,10 @@ def test(args, rt: Runtime, run_dir: Path, log, out_dir: Path | None = None) -> 
     out_dir = out_dir or run_dir
     model, arch, checkpoint = model_from_checkpoint(args.checkpoint, run_dir)
     model = rt.prepare_model(model)
-    args_for_data = argparse.Namespace(**{**vars(args), **{k: arch[k] for k in ARCH_KEYS}})
-    val_set = build_dataset(args_for_data, arch, "val", train=False)
-    test_set = build_dataset(args_for_data, arch, "test", train=False)
-    train_set = build_dataset(args_for_data, arch, "train", train=False)  # labels only, for the baseline
+    # the data options are this command's, the input sizes and masking the checkpoint's (build_dataset reads `arch`)
+    val_set = build_dataset(args, arch, "val", train=False)
+    test_set = build_dataset(args, arch, "test", train=False)
+    train_set = build_dataset(args, arch, "train", train=False)  # labels only, for the baseline
     val = predictions(model, val_set, args, rt, desc="val")
     thresholds = validation_thresholds(val["cat_true"], val["cat_scores"])
     test_preds = predictions(model, test_set, args, rt, desc="test")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from sklearn import metrics as sklearn_metrics
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -204,22 +205,13 @@ def stimuli_map_mae(pred, gt) -> float:
     return float(np.abs(pred - gt).mean())
 
 
-def otsu_threshold(saliency, bins: int = 256) -> float:
-    """Otsu's threshold of a map scaled to [0, 1]: maximises the between-class variance of a
-    ``bins``-level histogram; pixels ``>= threshold`` are foreground (scale-invariant: the map is
-    min-max scaled first)."""
-    m = normalize_map(saliency)
-    levels = np.minimum((m * (bins - 1) + 0.5).astype(np.int64), bins - 1).ravel()
-    hist = np.bincount(levels, minlength=bins).astype(np.float64)
-    prob = hist / hist.sum()
-    omega = np.cumsum(prob)  # weight of the class "level <= t"
-    mu = np.cumsum(prob * np.arange(bins))
-    mu_total = mu[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mu_total * omega - mu) ** 2 / (omega * (1.0 - omega))
-    between = np.nan_to_num(between, nan=-1.0, posinf=-1.0)
-    t = int(np.argmax(between))  # background = levels 0..t
-    return (t + 1) / (bins - 1)
+def otsu_threshold(saliency) -> float:
+    """Otsu's threshold (OpenCV's ``THRESH_OTSU``) of a map scaled to [0, 1] and quantised to 256 levels; pixels
+    ``>= threshold`` are foreground (OpenCV's foreground is ``> t``, hence ``t + 1``). Scale-invariant: the map is
+    min-max scaled first."""
+    levels = np.minimum((normalize_map(saliency) * 255 + 0.5).astype(np.int64), 255).astype(np.uint8)
+    t, _ = cv2.threshold(np.ascontiguousarray(levels), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return (t + 1) / 255
 
 
 def otsu_precision_recall_f(pred, gt, beta2: float = 0.3) -> tuple[float, float, float]:

@@ -158,3 +158,15 @@ def test_scikit_learn_metrics_match_the_counts_they_replaced():
     assert metrics.accuracy(y_true, y_pred) == pytest.approx(tp.sum() / 300)
     with pytest.raises(ValueError, match="targets outside 0..4"):
         metrics.confusion_matrix([5], [0], 5)
+
+
+def test_otsu_on_a_float_map_splits_its_two_modes():
+    """A float map (the networks' output) is quantised to 256 levels before OpenCV's Otsu: the threshold falls
+    between the two modes, and a pixel exactly at it counts as foreground."""
+    rng = np.random.default_rng(0)
+    low, high = rng.uniform(0.05, 0.25, 600), rng.uniform(0.7, 0.95, 400)
+    saliency = np.concatenate([low, high]).reshape(25, 40)
+    threshold = metrics.otsu_threshold(saliency)
+    scaled = metrics.normalize_map(saliency)
+    assert scaled[:15].max() < threshold <= scaled[15:].min()  # rows 0-14 hold the 600 low values
+    assert metrics.otsu_threshold(saliency * 7.5 + 3) == threshold  # scale-invariant

@@ -14,7 +14,7 @@ the other four experiments.
 
 from __future__ import annotations
 
-from bodily_tsn.options import EXPERIMENTS, get_args_parser, reproduce_parser
+from bodily_tsn.options import EXPERIMENTS, reproduce_parser
 from shared_utils.cli import answer_help_first
 
 answer_help_first(reproduce_parser, __name__)
@@ -24,9 +24,10 @@ from pathlib import Path
 
 from bodily_tsn.dataset import PACKAGE_DIR
 from bodily_tsn.demo_data import make_demo_dataset
-from bodily_tsn.train_EmoReact import main
+from bodily_tsn.model import resolve_pretrained
 from shared_utils.files import REPRODUCE_MARKER, claimed_output_folder
-from shared_utils.runs import parse_args_with_config
+from shared_utils.results import load_results
+from shared_utils.runs import run_script
 
 HEADLINE = "tsm_fusion_mask"
 
@@ -35,7 +36,8 @@ def run_experiment(name: str, config: Path, data_root: Path, out: Path, extra: l
     argv = ["--config", str(config), *EXPERIMENTS[name], "--data_root", str(data_root), "--output", str(out),
             "--experiment", name, "--overwrite", *extra]
     started = time.perf_counter()
-    test = main(parse_args_with_config(get_args_parser(), argv))
+    run_script("bodily_tsn.train_EmoReact", argv)
+    test = load_results(out / name / "results.json")["metrics"]
     print(f"bodily_tsn: {name}: test micro ROC AUC {test['roc_auc_micro']:.4f} "
           f"({time.perf_counter() - started:.0f} s) -> {out / name}/results.json", flush=True)
     return test
@@ -56,6 +58,8 @@ def _reproduce(data_root: Path, out: Path, full: bool, pretrained: str, experime
             raise SystemExit("error: the paper recipe starts from the original's AffectNet weights: pass "
                              "--pretrained affectnet (the weights cache) or a file, not none")
         names = experiments or list(EXPERIMENTS)
+        for shift in sorted({"--shift" in EXPERIMENTS[name] for name in names}):  # a missing file: one line, first
+            resolve_pretrained(pretrained, "resnet50", shift)
         for name in names:
             extra = ["--pretrained", pretrained]
             results[name] = run_experiment(name, PACKAGE_DIR / "EmoReact" / "config.json", dataset, out, extra)

@@ -9,9 +9,11 @@ shape, so data loading is left out (``benchmark.py``'s ``dataset`` section times
 warm-up and is not timed.
 
 It only uses names that this package has had since before its speed work (the options parser, ``build_model``,
-``make_loss_fn``, ``Runtime``, ``train_one_epoch``), and imports them from whatever checkout is first on
-``PYTHONPATH``: ``benchmark.py --ref REV`` runs this same file against an older commit, alternating with this one.
-The allocator is the process's own: ``benchmark.py`` starts each run with its ``LD_PRELOAD`` / ``MALLOC_*`` setting.
+``make_loss_fn``, then in ``train_EmoReact.py``, ``Runtime``, ``train_one_epoch``), and imports them from whatever
+checkout is first on ``PYTHONPATH``: ``benchmark.py --ref REV`` runs this same file against an older commit,
+alternating with this one.
+The allocator is the process's own: ``benchmark.py`` starts each run with its ``LD_PRELOAD`` setting (jemalloc,
+tcmalloc) or ``--keep-freed-memory`` (glibc, the runtime's default since the speed work).
 """
 
 import argparse
@@ -35,7 +37,11 @@ def time_steps(trainer_argv: list[str], steps: int) -> dict:
 
     from bodily_tsn.model import build_model
     from bodily_tsn.options import get_args_parser
-    from bodily_tsn.train_EmoReact import make_loss_fn
+
+    try:
+        from bodily_tsn.losses import make_loss_fn
+    except ImportError:  # a checkout from before losses.py (benchmark.py --ref): the trainer held it
+        from bodily_tsn.train_EmoReact import make_loss_fn
     from shared_utils.engine import train_one_epoch
     from shared_utils.runtime import Runtime
 
@@ -56,8 +62,8 @@ def time_steps(trainer_argv: list[str], steps: int) -> dict:
     seconds = (time.perf_counter() - started) / steps
     return {"seconds_per_step": seconds, "clips_per_s": args.batch_size / seconds, "peak_rss_mib": peak_rss_mib(),
             "threads": torch.get_num_threads(), "runtime": rt.describe(),
-            "allocator": os.environ.get("LD_PRELOAD", "") or "glibc" + (" (tuned)" if any(
-                key.startswith("MALLOC_") for key in os.environ) else "")}
+            "allocator": os.environ.get("LD_PRELOAD", "") or "glibc" + (" keeping freed memory" if getattr(
+                args, "keep_freed_memory", False) or "MALLOC_MMAP_MAX_" in os.environ else "")}
 
 
 def main(argv=None) -> None:

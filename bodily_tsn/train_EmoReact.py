@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.exceptions import UndefinedMetricWarning
 
 from bodily_tsn.dataset import LABELS, EmoReactClips, check_data_root, dataset_options, split_paths
+from bodily_tsn.losses import VALENCE_CENTRE, VALENCE_HALF_RANGE, make_loss_fn
 from bodily_tsn.model import build_model, resolve_pretrained
 from bodily_tsn.presets import ClipEvalTransform, ClipTrainTransform
 from shared_utils import metrics, plotting
@@ -49,8 +49,6 @@ from shared_utils.runs import (
     save_args,
 )
 from shared_utils.runtime import Runtime, get_logger
-
-VALENCE_CENTRE, VALENCE_HALF_RANGE = 4.0, 3.0  # valence 1..7 -> [-1, 1] for the regression head
 
 
 def apply_original_aliases(args) -> None:
@@ -86,22 +84,6 @@ def build_datasets(args, root: Path, show_progress: bool) -> dict[str, EmoReactC
 
 
 # --------------------------------------------------------------------------- loss and predictions
-def make_loss_fn(args):
-    def loss_fn(model, batch, rt):
-        out = model(rt.to_device(batch["frames"]))
-        labels = batch["labels"].to(rt.device)
-        stream_logits = out["stream_logits"]
-        # Each stream is supervised on its own (the original sums the face and body losses).
-        loss = sum(F.binary_cross_entropy_with_logits(stream_logits[:, s].float(), labels)
-                   for s in range(stream_logits.shape[1]))
-        if args.valence:
-            target = (batch["valence"].to(rt.device) - VALENCE_CENTRE) / VALENCE_HALF_RANGE
-            loss = loss + args.valence_weight * F.mse_loss(out["valence"].float(), target)
-        return loss, labels.shape[0]
-
-    return loss_fn
-
-
 def predict_fn(model, batch, rt):
     out = model(rt.to_device(batch["frames"]))
     result = {"scores": torch.sigmoid(out["logits"].float()), "labels": batch["labels"], "index": batch["index"],

@@ -21,9 +21,7 @@ from shared_utils.cli import answer_help_first
 
 answer_help_first(bench_parser, __name__)
 
-import contextlib
 import json
-import os
 import sys
 import tempfile
 import time
@@ -31,10 +29,10 @@ from pathlib import Path
 
 import torch
 
-from emotic_context import mat2py, options
+from emotic_context import options
 from emotic_context.demo_data import generate
-from emotic_context.main import arch_from_args, build_dataset, build_optimizer, loss_function
 from emotic_context.model import EmoticModel
+from emotic_context.training import arch_from_args, build_dataset, build_optimizer, loss_function
 from shared_utils.benchmarking import (
     compare_settings,
     peak_rss_mib,
@@ -43,15 +41,14 @@ from shared_utils.benchmarking import (
     runtime_flags,
     time_train_steps,
 )
+from shared_utils.runs import run_script
 from shared_utils.runtime import Runtime
 
 
 def make_cache(folder: Path, persons: int) -> Path:
     """A demo layout and its npy cache at the port's sizes; returns the cache folder (main.py's --data_path)."""
     root = generate(folder / "demo", {"train": persons, "val": 1, "test": 1}, size_range=((256, 320), (224, 288)))
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        mat2py.main(options.mat2py_parser().parse_args(["--data_dir", str(root), "--label", "train",
-                                                        "--generate_npy"]))
+    run_script("emotic_context.mat2py", ["--data_dir", str(root), "--label", "train", "--generate_npy"])
     return root / "emotic_pre"
 
 

@@ -23,7 +23,7 @@ def score_person(model, arch: dict, image: np.ndarray, box: Sequence[int], rt) -
     context, body = context_and_body(image, box, arch["context_size"], arch["body_size"])
     if arch["mask_body"]:
         context = black_out_person(context, normalized_box(box, (width, height)))
-    with rt.autocast():
+    with rt.eval_autocast():
         cat, cont = model(rt.to_device(context_tf(Image.fromarray(context))[None]),
                           rt.to_device(body_tf(Image.fromarray(body))[None]))
     return cat[0].float().cpu().numpy(), cont[0].float().cpu().numpy() * VAD_SCALE

@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 
 import emotic_context  # noqa: F401
-from emotic_context import demo_data, mat2py, options
-from emotic_context import main as emotic_main
+from emotic_context import demo_data
 from shared_utils import weights as registry
 from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
-from shared_utils.runs import parse_args_with_config
+from shared_utils.runs import run_script
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENT = "emotic_r18_body_context"
@@ -42,11 +41,11 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
             registry.fetch(name, f"emotic_context reproduce on real data needs {name}")
         cache = dataset / "emotic_pre"
         if not (cache / "test_context_arr.npy").is_file():
-            mat2py.main(options.mat2py_parser().parse_args(["--data_dir", str(dataset), "--generate_npy"]))
+            run_script("emotic_context.mat2py", ["--data_dir", str(dataset), "--generate_npy"])
         for config, name in (("emotic_port.yaml", "port_main"), ("emotic_port_colab.yaml", "port_colab")):
             argv = ["--config", str(HERE / "configs" / config), "--mode", "train_test", "--data_path", str(cache),
                     "--experiment_path", str(out / name), "--workers", str(workers)]
-            emotic_main.main(parse_args_with_config(options.main_parser(), argv))
+            run_script("emotic_context.main", argv)
         print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out}")
         return out
     else:
@@ -56,13 +55,12 @@ def run(data_root: Path, out: Path, workers: int = 0) -> Path:
             demo_data.generate(dataset, DEMO_PERSONS)
         cache = dataset / "emotic_pre"
         if not (cache / "test_context_arr.npy").is_file():
-            mat2py.main(options.mat2py_parser().parse_args(
-                ["--data_dir", str(dataset), "--generate_npy", "--context_size", str(DEMO_SIZE),
-                 "--body_size", str(DEMO_SIZE)]))
+            run_script("emotic_context.mat2py", ["--data_dir", str(dataset), "--generate_npy", "--context_size",
+                                                 str(DEMO_SIZE), "--body_size", str(DEMO_SIZE)])
         config, overwrite = HERE / "configs" / "demo.yaml", ["--overwrite"]
     argv = ["--config", str(config), "--mode", "train_test", "--data_path", str(cache), "--experiment_path",
             str(out / EXPERIMENT), "--workers", str(workers), *overwrite]
-    emotic_main.main(parse_args_with_config(options.main_parser(), argv))
+    run_script("emotic_context.main", argv)
     print(f"emotic_context: reproduce took {time.perf_counter() - start:.0f} s; results in {out / EXPERIMENT}")
     return out / EXPERIMENT
 

@@ -214,7 +214,7 @@ def predict_one(model, dataset, index: int, rt, conditioned: bool, label: int | 
     model.eval()
     image, stimuli_map, true_label, _ = dataset[index]
     label_t = torch.tensor([true_label if label is None else label], device=rt.device)
-    with rt.autocast():
+    with rt.eval_autocast():
         out = forward_map(model, rt.to_device(image[None]), label_t if conditioned else None,
                           stimuli_map.shape[-2:])
     return out[0].cpu().numpy()

@@ -25,19 +25,17 @@ import json
 import time
 from pathlib import Path
 
-from emotionroi_ex import DATASET, PACKAGE, evaluate_baselines, train_EmoFCNEL, train_FCNEL, train_ROI_clf
+from emotionroi_ex import DATASET, PACKAGE
 from emotionroi_ex.demo_data import write_demo_dataset
 from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
-from shared_utils.runs import parse_args_with_config
+from shared_utils.runs import run_script
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 DEMO_PER_CLASS = 16
 
 
-def _run(module, config: str, common: list[str], extra: list[str] | None = None):
-    argv = ["--config", str(CONFIGS / config), *common, *(extra or [])]
-    print(f"== python -m {module.__name__} {' '.join(argv)}", flush=True)
-    return module.main(parse_args_with_config(module.get_args_parser(), argv))
+def _run(module: str, config: str, common: list[str], extra: list[str] | None = None) -> None:
+    run_script(f"{PACKAGE}.{module}", ["--config", str(CONFIGS / config), *common, *(extra or [])])
 
 
 def main(argv=None):
@@ -55,10 +53,10 @@ def main(argv=None):
         fcn = ["--pretrained", args.fcn_resnet50_weights]
         r50 = ["--pretrained", args.resnet50_weights]
         runs = [
-            (train_FCNEL, "fcnel_paper_alexnet.yaml", ["--experiment", "fcnel_paper", *alex]),
-            (train_FCNEL, "fcnel_kahsolt.yaml", ["--experiment", "fcnel", *fcn]),
-            (train_EmoFCNEL, "emofcnel_kahsolt.yaml", ["--experiment", "emofcnel", *fcn]),
-            (train_ROI_clf, "roi_clf_kahsolt.yaml", ["--experiment", "roi_clf", *r50]),
+            ("train_FCNEL", "fcnel_paper_alexnet.yaml", ["--experiment", "fcnel_paper", *alex]),
+            ("train_FCNEL", "fcnel_kahsolt.yaml", ["--experiment", "fcnel", *fcn]),
+            ("train_EmoFCNEL", "emofcnel_kahsolt.yaml", ["--experiment", "emofcnel", *fcn]),
+            ("train_ROI_clf", "roi_clf_kahsolt.yaml", ["--experiment", "roi_clf", *r50]),
         ]
     else:
         kind = "demo"
@@ -72,17 +70,16 @@ def main(argv=None):
             write_demo_dataset(root, per_class=DEMO_PER_CLASS, seed=0, size_range=tuple(params["size_range"]))
             marker.write_text(json.dumps(params) + "\n")
         runs = [
-            (train_FCNEL, "demo_fcnel.yaml", ["--experiment", "fcnel"]),
-            (train_EmoFCNEL, "demo_emofcnel.yaml", ["--experiment", "emofcnel"]),
-            (train_ROI_clf, "demo_roi_clf.yaml", ["--experiment", "roi_clf"]),
+            ("train_FCNEL", "demo_fcnel.yaml", ["--experiment", "fcnel"]),
+            ("train_EmoFCNEL", "demo_emofcnel.yaml", ["--experiment", "emofcnel"]),
+            ("train_ROI_clf", "demo_roi_clf.yaml", ["--experiment", "roi_clf"]),
         ]
     threads = args.threads if args.threads is not None else (1 if kind == "demo" else 0)
     common = ["--data-path", str(root), "--output", str(out), "--overwrite",
               "--device", args.device, "--threads", str(threads)]
     for module, config, extra in runs:
         _run(module, config, common, extra)
-    evaluate_baselines.main(parse_args_with_config(evaluate_baselines.get_args_parser(), [
-        "--data-path", str(root), "--output", str(out), "--overwrite"]))
+    run_script(f"{PACKAGE}.evaluate_baselines", ["--data-path", str(root), "--output", str(out), "--overwrite"])
     print(f"{PACKAGE}: reproduce ({kind} data) took {time.perf_counter() - start:.0f} s; results under {out}")
 
 

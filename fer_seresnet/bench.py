@@ -36,9 +36,9 @@ import torch.nn.functional as F
 from fer_seresnet.dataset import FaceTensorDataset, collate_batch, load_fer2013
 from fer_seresnet.demo_data import write_demo
 from fer_seresnet.model import build_model
+from fer_seresnet.optimization import build_optimizer, make_loss_fn
 from fer_seresnet.options import train_parser
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
-from fer_seresnet.train import build_optimizer, make_loss_fn
 from shared_utils.benchmarking import (
     compare_settings,
     peak_rss_mib,

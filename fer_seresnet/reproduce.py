@@ -24,10 +24,9 @@ from pathlib import Path
 
 import torch
 
-from fer_seresnet import evaluate, train
 from fer_seresnet.demo_data import write_demo
 from shared_utils.files import REPRODUCE_MARKER, claim_output_folder
-from shared_utils.runs import parse_args_with_config
+from shared_utils.runs import run_script
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 ARCH_RECIPES = ("cnn", "se_cnn", "se_resnet18")
@@ -36,13 +35,13 @@ ARCH_RECIPES = ("cnn", "se_cnn", "se_resnet18")
 def _train(config: Path, data_path: Path, out: Path, experiment: str, extra: list[str]) -> None:
     argv = ["--config", str(config), "--data-path", str(data_path), "--output", str(out), "--experiment", experiment,
             "--overwrite", *extra]
-    train.main(parse_args_with_config(train.get_args_parser(), argv))
+    run_script("fer_seresnet.train", argv)
 
 
 def _cross(checkpoint: Path, data_path: Path, out: Path, experiment: str) -> None:
     argv = ["--checkpoint", str(checkpoint), "--cross-dataset", "rafdb", "--data-path", str(data_path), "--split",
             "test", "--output", str(out), "--experiment", experiment, "--overwrite", "--ten-crop"]
-    evaluate.main(parse_args_with_config(evaluate.get_args_parser(), argv))
+    run_script("fer_seresnet.evaluate", argv)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,7 @@
 Writes into ``--out``: ``feature_maps_<n>.png`` (one row per stage, the ``--channels`` most active channels of each),
 ``gradcam_grid.png`` (each face and its Grad-CAM overlay for the predicted class, titled true / predicted),
 ``gradcam_mean.png`` (the average map over all chosen faces) and ``gradcam_regions.json`` (the share of the average
-map falling in the upper, middle and lower thirds of the face: eyes/brows, nose, mouth).
+map falling in the upper, middle and lower thirds of the crop: image thirds, not landmark-placed regions).
 """
 
 # ruff: noqa: E402  (the imports after answer_help_first load torch: --help answers before them)
@@ -76,10 +76,10 @@ def feature_map_figures(model, inputs: torch.Tensor, crops: np.ndarray, out: Pat
 
 
 def region_shares(mean_map: np.ndarray) -> dict[str, float]:
-    """Share of a [0, 1] map's mass in the face's upper / middle / lower thirds (brows-eyes / nose / mouth)."""
+    """Share of a [0, 1] map's mass in the upper / middle / lower thirds of the crop (image thirds, not landmarks)."""
     thirds = np.array_split(mean_map, 3, axis=0)
     total = float(mean_map.sum()) + 1e-12
-    return {name: float(part.sum()) / total for name, part in zip(("upper_eyes_brows", "middle_nose", "lower_mouth"),
+    return {name: float(part.sum()) / total for name, part in zip(("upper_third", "middle_third", "lower_third"),
                                                                     thirds)}
 
 

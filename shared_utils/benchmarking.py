@@ -26,12 +26,16 @@ ALLOCATOR_LIBRARIES = {
     "tcmalloc": ("libtcmalloc_minimal.so.4",),
 }
 LIBRARY_FOLDERS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
-ALLOCATORS = ("glibc", *ALLOCATOR_LIBRARIES)
+# glibc's malloc told to keep what it frees (no mmap for big blocks, no trimming), as environment variables read at
+# process start: the same as shared_utils.runtime.keep_freed_memory() (mallopt), which the runtime now applies by
+# default; a setting without it runs with --no-keep-freed-memory
+GLIBC_KEEP_FREED = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
+ALLOCATORS = ("glibc", "glibc_keep", *ALLOCATOR_LIBRARIES)
 
 
 def allocator_library(name: str) -> Path | None:
     """The shared library of allocator ``name`` on this machine, or None (glibc's malloc needs none)."""
-    if name == "glibc":
+    if name in ("glibc", "glibc_keep"):
         return None
     if name not in ALLOCATOR_LIBRARIES:
         raise ValueError(f"unknown allocator {name!r}; choose from {', '.join(ALLOCATORS)}")
@@ -45,6 +49,8 @@ def allocator_library(name: str) -> Path | None:
 
 def allocator_env(name: str) -> dict[str, str]:
     """Environment additions that make a new process use allocator ``name``."""
+    if name == "glibc_keep":
+        return dict(GLIBC_KEEP_FREED)
     library = allocator_library(name)
     return {} if library is None else {"LD_PRELOAD": str(library)}
 
@@ -115,10 +121,12 @@ def setting_tokens(name: str) -> list[str]:
 
 
 def runtime_options(name: str) -> dict:
-    """The runtime options of setting ``name``: fp32 and contiguous unless it says otherwise."""
-    options = {"amp": False, "amp_dtype": "float16", "channels_last": False}
+    """The runtime options of setting ``name``: fp32, contiguous and glibc's default malloc unless it says otherwise."""
+    options = {"amp": False, "amp_dtype": "float16", "channels_last": False, "keep_freed_memory": False}
     for token in setting_tokens(name):
         options.update(PRECISIONS.get(token, {}), **MEMORY_FORMATS.get(token, {}))
+        if token == "glibc_keep":
+            options["keep_freed_memory"] = True
     return options
 
 
@@ -126,13 +134,15 @@ def runtime_flags(name: str) -> list[str]:
     """Setting ``name`` as command-line flags of a trainer (the options of ``add_runtime_args``)."""
     options = runtime_options(name)
     return ["--amp" if options["amp"] else "--no-amp", "--amp-dtype", options["amp_dtype"],
-            "--channels-last" if options["channels_last"] else "--no-channels-last"]
+            "--channels-last" if options["channels_last"] else "--no-channels-last",
+            "--keep-freed-memory" if options["keep_freed_memory"] else "--no-keep-freed-memory"]
 
 
 def setting_env(name: str) -> dict[str, str]:
+    """The process environment of setting ``name`` (glibc_keep is a runtime flag, not an environment variable)."""
     env: dict[str, str] = {}
     for token in setting_tokens(name):
-        if token in ALLOCATORS:
+        if token in ALLOCATOR_LIBRARIES:
             env.update(allocator_env(token))
     return env
 

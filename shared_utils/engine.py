@@ -91,7 +91,7 @@ def collect_predictions(
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {}
     for batch in progress(loader, desc=desc, enabled=rt.is_main):
-        with rt.autocast():
+        with rt.eval_autocast():
             outputs = predict_fn(model, batch, rt)
         for key, value in outputs.items():
             value = value.detach()

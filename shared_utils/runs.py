@@ -14,6 +14,7 @@ import json
 import math
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -314,3 +315,13 @@ class BestTracker:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.bad_epochs = state["best"], state["best_epoch"], state["bad_epochs"]
+
+
+def run_script(module: str, argv: list[str]) -> None:
+    """Run ``python -m module argv`` in a fresh process, its output shown as it comes; a failure stops the caller in
+    one line. Reproduction drivers run the training scripts this way, as a user would type them, so a script never
+    imports another script."""
+    print(f"== python -m {module} {shlex.join(argv)}", flush=True)
+    done = subprocess.run([sys.executable, "-m", module, *argv])
+    if done.returncode != 0:
+        raise SystemExit(f"error: python -m {module} failed (exit {done.returncode}); its message is above")

@@ -19,6 +19,7 @@ gloo on CPU; ``batch_size`` given to :meth:`Runtime.loader` is the *per-process*
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import random
@@ -49,6 +50,29 @@ def select_device(requested: str = "auto", local_rank: int = 0) -> torch.device:
     elif requested != "cpu":
         raise SystemExit(f"error: unknown --device {requested!r}; use auto, cpu, cuda or cuda:N")
     return torch.device(requested)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's malloc.h
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc's malloc to keep the memory a training step frees for the next step: big blocks from the heap
+    rather than fresh mmap()s (no mmap cap: M_MMAP_MAX 0) and no trimming back to the OS (M_TRIM_THRESHOLD 2 GiB).
+    By default each step's activation buffers are mapped, zero-filled by page faults and unmapped again, which
+    halved the fp32 ResNet-50 TSM step's speed on the 2-core dev machine (bodily_tsn/README.md, allocator table).
+    Returns False where the C library has no mallopt (not glibc); no effect under an LD_PRELOADed allocator."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1
+
+
+def native_cpu_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX); elsewhere bf16 autocast is slow emulation."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -180,6 +204,7 @@ class Runtime:
     seed: int = 0
     deterministic: bool = False
     scaler: torch.amp.GradScaler | None = None
+    eval_amp: bool = False  # autocast for predictions too (CUDA; CPU only when bfloat16 is asked for by name)
 
     @classmethod
     def from_args(
@@ -191,30 +216,44 @@ class Runtime:
         deterministic: bool = False,
         amp_dtype: str = "float16",
         threads: int = 0,
+        keep_freed: bool = True,
     ) -> Runtime:
-        """Build the runtime. ``amp`` takes effect on CUDA, and on CPU only with ``amp_dtype="bfloat16"``.
+        """Build the runtime. ``amp`` takes effect on CUDA, and on CPU with ``amp_dtype`` ``"bfloat16"`` or ``"auto"``.
+
+        ``amp_dtype="auto"`` (the command lines' default): float16 on CUDA; on a CPU with native bfloat16 (AVX-512
+        BF16 or AMX), bfloat16 autocast for the training steps only, predictions staying fp32 (exact, and the same as
+        the pages' and earlier runs' scores); on other CPUs no autocast. ``"bfloat16"`` named on CPU autocasts
+        predictions too.
 
         ``threads > 0`` sets torch's CPU intra-op threads: on a machine whose cores are busy with
         other work, 1 thread avoids OpenMP threads spin-waiting on each other (10-20x slower here).
+        ``keep_freed``: :func:`keep_freed_memory` (glibc keeps what a step frees for the next step).
         """
         if threads and threads > 0:
             torch.set_num_threads(threads)
+        if keep_freed:
+            keep_freed_memory()
         info = init_distributed(device)
         dev = select_device(device, info.local_rank)
         # Every rank gets the same seed, so models start identical; DistributedSampler splits the data.
         seed_everything(seed, deterministic)
-        dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}[amp_dtype]
-        # CPU autocast only in bfloat16 (asked for by name): 1.5-1.9x faster training than fp32 on an AVX-512 BF16
-        # CPU (fer_seresnet/bench.py --precision); fp16 on CPU has no such kernels.
-        use_amp = bool(amp) and (dev.type == "cuda" or (dev.type == "cpu" and dtype == torch.bfloat16))
+        if amp_dtype == "auto":
+            amp_dtype = "float16" if dev.type == "cuda" else "bfloat16" if native_cpu_bfloat16() else "off"
+            eval_amp = dev.type == "cuda"
+        else:
+            eval_amp = True
+        # CPU autocast only in bfloat16: 1.6-2.7x faster training than fp32 on an AVX-512 BF16 CPU (each package's
+        # bench.py, README tables); fp16 on CPU has no such kernels.
+        dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "off": torch.float16}[amp_dtype]
+        use_amp = bool(amp) and (dev.type == "cuda" or (dev.type == "cpu" and amp_dtype == "bfloat16"))
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
-        return cls(dev, info, use_amp, dtype, bool(channels_last), seed, deterministic, scaler)
+        return cls(dev, info, use_amp, dtype, bool(channels_last), seed, deterministic, scaler, use_amp and eval_amp)
 
     @classmethod
     def from_namespace(cls, args) -> Runtime:
         """Build from the flags :func:`add_runtime_args` defines."""
         return cls.from_args(args.device, args.amp, args.channels_last, args.seed, args.deterministic,
-                             args.amp_dtype, args.threads)
+                             args.amp_dtype, args.threads, args.keep_freed_memory)
 
     @property
     def is_main(self) -> bool:
@@ -226,7 +265,9 @@ class Runtime:
             dist.barrier()
 
     def describe(self) -> str:
-        extras = [f"amp={self.amp_dtype if self.amp else 'off'}", f"world_size={self.dist.world_size}"]
+        amp = "off" if not self.amp else str(self.amp_dtype).removeprefix("torch.") + (
+            "" if self.eval_amp else " (training steps; predictions fp32)")
+        extras = [f"amp={amp}", f"world_size={self.dist.world_size}"]
         if self.channels_last:
             extras.append("channels_last")
         return f"{self.device} ({self.device_name()}) " + " ".join(extras)
@@ -235,7 +276,14 @@ class Runtime:
         return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
 
     def autocast(self):
+        """Mixed precision for a training step (forward and loss)."""
         if self.amp:
+            return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+        return contextlib.nullcontext()
+
+    def eval_autocast(self):
+        """Mixed precision for predictions: as training on CUDA; on CPU only where bfloat16 was asked for by name."""
+        if self.amp and self.eval_amp:
             return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
         return contextlib.nullcontext()
 

@@ -196,8 +196,29 @@ def test_cpu_autocast_only_in_bfloat16():
     with bf16.autocast():
         assert layer(x).dtype == torch.bfloat16
     assert bf16.amp and bf16.scaler is not None and not bf16.scaler.is_enabled()
-    assert "amp=torch.bfloat16" in bf16.describe()
-    default = Runtime.from_args("cpu", amp=True)
-    with default.autocast():
+    assert "amp=bfloat16 " in bf16.describe()
+    with bf16.eval_autocast():  # named: predictions too
+        assert layer(x).dtype == torch.bfloat16
+    fp16 = Runtime.from_args("cpu", amp=True, amp_dtype="float16")
+    with fp16.autocast():
         assert layer(x).dtype == torch.float32
-    assert not default.amp and "amp=off" in default.describe()
+    assert not fp16.amp and "amp=off" in fp16.describe()
+
+
+def test_auto_precision_is_bf16_training_and_fp32_predictions_on_a_bf16_cpu():
+    """The command lines' default (--amp-dtype auto): bf16 autocast for training steps where the CPU has it natively,
+    fp32 predictions (so scores match the pages and fp32 runs); no autocast at all on other CPUs or with --no-amp."""
+    from shared_utils.runtime import Runtime, native_cpu_bfloat16
+
+    layer = torch.nn.Linear(8, 4)
+    x = torch.randn(2, 8)
+    auto = Runtime.from_args("cpu", amp=True, amp_dtype="auto")
+    with auto.autocast():
+        assert layer(x).dtype == (torch.bfloat16 if native_cpu_bfloat16() else torch.float32)
+    with auto.eval_autocast():
+        assert layer(x).dtype == torch.float32
+    if native_cpu_bfloat16():
+        assert "amp=bfloat16 (training steps; predictions fp32)" in auto.describe()
+    off = Runtime.from_args("cpu", amp=False, amp_dtype="auto")
+    with off.autocast():
+        assert layer(x).dtype == torch.float32

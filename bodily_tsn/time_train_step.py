@@ -19,17 +19,9 @@ tcmalloc) or ``--keep-freed-memory`` (glibc, the runtime's default since the spe
 import argparse
 import json
 import os
+import resource
 import sys
 import time
-
-
-def peak_rss_mib() -> float:
-    """The process's peak resident memory (VmHWM), MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def time_steps(trainer_argv: list[str], steps: int) -> dict:
@@ -60,10 +52,11 @@ def time_steps(trainer_argv: list[str], steps: int) -> dict:
     started = time.perf_counter()
     train_one_epoch(model, [batch] * steps, optimizer, loss_fn, rt, epoch=1)
     seconds = (time.perf_counter() - started) / steps
-    return {"seconds_per_step": seconds, "clips_per_s": args.batch_size / seconds, "peak_rss_mib": peak_rss_mib(),
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    keeping = getattr(args, "keep_freed_memory", False) or "MALLOC_MMAP_MAX_" in os.environ
+    return {"seconds_per_step": seconds, "clips_per_s": args.batch_size / seconds, "peak_rss_mib": peak_rss_mib,
             "threads": torch.get_num_threads(), "runtime": rt.describe(),
-            "allocator": os.environ.get("LD_PRELOAD", "") or "glibc" + (" keeping freed memory" if getattr(
-                args, "keep_freed_memory", False) or "MALLOC_MMAP_MAX_" in os.environ else "")}
+            "allocator": os.environ.get("LD_PRELOAD", "") or "glibc" + (" keeping freed memory" if keeping else "")}
 
 
 def main(argv=None) -> None:

@@ -21,26 +21,16 @@ from shared_utils.cli import answer_help_first
 
 answer_help_first(bench_parser, __name__)
 
-import json
-import sys
+import contextlib
 import tempfile
 import time
 from pathlib import Path
-
-import torch
 
 from emotic_context import options
 from emotic_context.demo_data import generate
 from emotic_context.model import EmoticModel
 from emotic_context.training import arch_from_args, build_dataset, build_optimizer, loss_function
-from shared_utils.benchmarking import (
-    compare_settings,
-    peak_rss_mib,
-    print_settings_table,
-    reset_peak_rss,
-    runtime_flags,
-    time_train_steps,
-)
+from shared_utils import benchmarking
 from shared_utils.runs import run_script
 from shared_utils.runtime import Runtime
 
@@ -54,7 +44,8 @@ def make_cache(folder: Path, persons: int) -> Path:
 
 def recipe(args, data_path: Path, setting: str = "fp32"):
     argv = ["--data_path", str(data_path), "--batch_size", str(args.batch_size), "--threads", str(args.threads),
-            "--context_model", args.context_model, "--body_model", args.body_model, *runtime_flags(setting)]
+            "--context_model", args.context_model, "--body_model", args.body_model,
+            *benchmarking.runtime_flags(setting)]
     return options.main_parser().parse_args(argv)
 
 
@@ -70,43 +61,37 @@ def step_seconds(args, data_path: Path, setting: str) -> dict:
     train_set, loader = train_loader(trainer_args, rt)
     batch = next(iter(loader))
     loss_fn = loss_function(trainer_args, train_set.cat_labels.sum(axis=0))
-    seconds = time_train_steps(model, batch, build_optimizer(trainer_args, model), loss_fn, rt, args.steps)
+    seconds = benchmarking.time_train_steps(model, batch, build_optimizer(trainer_args, model), loss_fn, rt, args.steps)
     return {"seconds_per_step": seconds, "persons_per_s": batch[0].shape[0] / seconds,
-            "peak_rss_mib": peak_rss_mib(), "runtime": rt.describe()}
+            "peak_rss_mib": benchmarking.peak_rss_mib(), "runtime": rt.describe()}
 
 
 def loader_rate(args, data_path: Path) -> dict:
     trainer_args = recipe(args, data_path)
     _, loader = train_loader(trainer_args, Runtime.from_namespace(trainer_args))
-    reset_peak_rss()
+    benchmarking.reset_peak_rss()
     started, persons = time.perf_counter(), 0
     for batch in loader:
         persons += batch[0].shape[0]
-    return {"persons_per_s": persons / (time.perf_counter() - started), "persons": persons,
-            "peak_rss_mib": peak_rss_mib()}
+    rate = persons / (time.perf_counter() - started)
+    return {"rate": rate, "count": persons, "peak_rss_mib": benchmarking.peak_rss_mib()}
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     args = bench_parser().parse_args(argv)
-    if args.setting:  # a child run of the step section, on the parent's cache
-        print(json.dumps(step_seconds(args, Path(args.data_path), args.setting)), flush=True)
-        return
-    torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory(prefix="emotic_bench_") as tmp:
-        data_path = make_cache(Path(tmp), args.persons)
-        print(f"# emotic_context bench: {args.context_model} context (224 px) + {args.body_model} body (128 px), "
-              f"batch {args.batch_size}, {args.persons} generated persons; threads {args.threads}")
-        if "loader" in args.sections:
-            row = loader_rate(args, data_path)
-            print(f"loader (npy cache, {row['persons']} persons): {row['persons_per_s']:.1f} persons/s, peak RSS "
-                  f"{row['peak_rss_mib']:.0f} MiB")
-        if "step" in args.sections:
-            child = [sys.executable, "-m", "emotic_context.bench", "--data_path", str(data_path),
-                     "--batch_size", str(args.batch_size), "--context_model", args.context_model,
-                     "--body_model", args.body_model, "--threads", str(args.threads), "--steps", str(args.steps)]
-            results = compare_settings(child, args.settings, args.rounds)
-            print(f"step ({args.steps} steps a run, {args.rounds} alternated rounds, medians):")
-            print_settings_table(results, "persons", args.batch_size)
+    with contextlib.ExitStack() as stack:
+        if args.data_path:  # a child run: the parent's cache
+            data_path = Path(args.data_path)
+        else:
+            data_path = make_cache(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="emotic_bench_"))),
+                                   args.persons)
+        child = ["--data_path", str(data_path), "--batch_size", str(args.batch_size), "--context_model",
+                 args.context_model, "--body_model", args.body_model]
+        header = (f"emotic_context bench: {args.context_model} context (224 px) + {args.body_model} body (128 px), "
+                  f"batch {args.batch_size}, {args.persons} generated persons")
+        return benchmarking.run_sections(args, "emotic_context.bench", child, header, "persons", args.batch_size,
+                            lambda: loader_rate(args, data_path),
+                            lambda setting: step_seconds(args, data_path, setting))
 
 
 if __name__ == "__main__":

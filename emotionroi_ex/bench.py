@@ -21,13 +21,9 @@ from shared_utils.cli import answer_help_first
 answer_help_first(bench_parser, __name__)
 
 import contextlib
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-import torch
 
 from emotionroi_ex.dataset import EmotionROI
 from emotionroi_ex.demo_data import write_demo_dataset
@@ -35,15 +31,7 @@ from emotionroi_ex.map_training import build_model, map_loss_fn
 from emotionroi_ex.optimization import build_optimizer
 from emotionroi_ex.options import train_fcnel_parser
 from emotionroi_ex.presets import PairedTrainPreset
-from shared_utils.benchmarking import (
-    compare_settings,
-    peak_rss_mib,
-    print_settings_table,
-    reset_peak_rss,
-    runtime_flags,
-    time_train_steps,
-)
-from shared_utils.runs import parse_args_with_config
+from shared_utils import benchmarking
 from shared_utils.runtime import Runtime
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -51,10 +39,9 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 
 def recipe(args, data_path: str, setting: str = "fp32"):
     """The trainer's namespace for ``--config`` with this benchmark's batch, threads and ``setting``."""
-    config = Path(args.config) if Path(args.config).is_file() else CONFIGS / args.config
-    argv = ["--config", str(config), "--data-path", data_path, "--threads", str(args.threads),
-            *runtime_flags(setting), *(["--batch-size", str(args.batch_size)] if args.batch_size else [])]
-    return parse_args_with_config(train_fcnel_parser(), argv)
+    batch = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+    argv = ["--data-path", data_path, "--threads", str(args.threads), *batch]
+    return benchmarking.recipe_args(train_fcnel_parser(), args.config, CONFIGS, argv, setting)
 
 
 def train_loader(trainer_args, rt: Runtime):
@@ -69,46 +56,37 @@ def step_seconds(args, data_path: str, setting: str) -> dict:
     model = rt.prepare_model(build_model(trainer_args, conditioned=False))
     optimizer, _ = build_optimizer(trainer_args, model)
     batch = next(iter(train_loader(trainer_args, rt)))
-    seconds = time_train_steps(model, batch, optimizer, map_loss_fn(trainer_args.loss, False), rt, args.steps)
-    return {"seconds_per_step": seconds, "images_per_s": batch[0].shape[0] / seconds, "peak_rss_mib": peak_rss_mib(),
-            "runtime": rt.describe()}
+    loss_fn = map_loss_fn(trainer_args.loss, False)
+    seconds = benchmarking.time_train_steps(model, batch, optimizer, loss_fn, rt, args.steps)
+    return {"seconds_per_step": seconds, "images_per_s": batch[0].shape[0] / seconds,
+            "peak_rss_mib": benchmarking.peak_rss_mib(), "runtime": rt.describe()}
 
 
 def loader_rate(args, data_path: str) -> dict:
     trainer_args = recipe(args, data_path)
     loader = train_loader(trainer_args, Runtime.from_namespace(trainer_args))
-    reset_peak_rss()
+    benchmarking.reset_peak_rss()
     started, images = time.perf_counter(), 0
     for images_batch, *_ in loader:
         images += images_batch.shape[0]
-    return {"images_per_s": images / (time.perf_counter() - started), "images": images,
-            "peak_rss_mib": peak_rss_mib()}
+    rate = images / (time.perf_counter() - started)
+    return {"rate": rate, "count": images, "peak_rss_mib": benchmarking.peak_rss_mib()}
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     args = bench_parser().parse_args(argv)
     with contextlib.ExitStack() as stack:
         data_path = args.data_path
         if data_path is None:
             data_path = str(write_demo_dataset(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo"))
-        if args.setting:  # a child run of the step section
-            print(json.dumps(step_seconds(args, data_path, args.setting)), flush=True)
-            return
-        torch.set_num_threads(args.threads)
         shown = recipe(args, data_path)
-        print(f"# emotionroi_ex bench: {args.config}: {shown.arch} {shown.backbone}, crops {shown.input_size} px, "
-              f"batch {shown.batch_size}, loss {shown.loss}; data {data_path}; threads {args.threads}")
-        if "loader" in args.sections:
-            row = loader_rate(args, data_path)
-            print(f"loader (train split, {row['images']} images): {row['images_per_s']:.1f} images/s, peak RSS "
-                  f"{row['peak_rss_mib']:.0f} MiB")
-        if "step" in args.sections:
-            child = [sys.executable, "-m", "emotionroi_ex.bench", "--data-path", data_path, "--config", args.config,
-                     "--threads", str(args.threads), "--steps", str(args.steps),
-                     *(["--batch-size", str(args.batch_size)] if args.batch_size else [])]
-            results = compare_settings(child, args.settings, args.rounds)
-            print(f"step ({args.steps} steps a run, {args.rounds} alternated rounds, medians):")
-            print_settings_table(results, "images", shown.batch_size)
+        child = ["--data-path", data_path, "--config", args.config,
+                 *(["--batch-size", str(args.batch_size)] if args.batch_size else [])]
+        header = (f"emotionroi_ex bench: {args.config}: {shown.arch} {shown.backbone}, crops {shown.input_size} px, "
+                  f"batch {shown.batch_size}, loss {shown.loss}; data {data_path}")
+        return benchmarking.run_sections(args, "emotionroi_ex.bench", child, header, "images", shown.batch_size,
+                            lambda: loader_rate(args, data_path),
+                            lambda setting: step_seconds(args, data_path, setting))
 
 
 if __name__ == "__main__":

@@ -23,14 +23,11 @@ from shared_utils.cli import answer_help_first
 answer_help_first(bench_parser, __name__)
 
 import contextlib
-import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 
 from fer_seresnet.dataset import FaceTensorDataset, collate_batch, load_fer2013
@@ -39,15 +36,7 @@ from fer_seresnet.model import build_model
 from fer_seresnet.optimization import build_optimizer, make_loss_fn
 from fer_seresnet.options import train_parser
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
-from shared_utils.benchmarking import (
-    compare_settings,
-    peak_rss_mib,
-    print_settings_table,
-    reset_peak_rss,
-    runtime_flags,
-    time_train_steps,
-)
-from shared_utils.runs import parse_args_with_config
+from shared_utils import benchmarking
 from shared_utils.runtime import Runtime
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -55,12 +44,10 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 
 def recipe(args, data_path: str, setting: str = "fp32"):
     """train.py's namespace for ``--config`` with this benchmark's overrides and ``setting``."""
-    config = Path(args.config) if Path(args.config).is_file() else CONFIGS / args.config
     overrides = [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in ("arch", "width", "batch_size")
                  if getattr(args, name) is not None]
-    argv = ["--config", str(config), "--data-path", data_path, "--device", args.device, "--threads",
-            str(args.threads), *runtime_flags(setting), *overrides]
-    return parse_args_with_config(train_parser(), argv)
+    argv = ["--data-path", data_path, "--device", args.device, "--threads", str(args.threads), *overrides]
+    return benchmarking.recipe_args(train_parser(), args.config, CONFIGS, argv, setting)
 
 
 def train_preset(trainer_args) -> ClassificationPresetTrain:
@@ -85,21 +72,21 @@ def step_seconds(args, data_path: str, setting: str) -> dict:
                                          trainer_args.zero_init_residual))
     batch = next(iter(train_loader(trainer_args, rt)))
     loss_fn = make_loss_fn(train_preset(trainer_args), trainer_args.label_smoothing, False)
-    seconds = time_train_steps(model, batch, build_optimizer(trainer_args, model), loss_fn, rt, args.steps)
+    seconds = benchmarking.time_train_steps(model, batch, build_optimizer(trainer_args, model), loss_fn, rt, args.steps)
     return {"seconds_per_step": seconds, "images_per_s": trainer_args.batch_size / seconds,
-            "peak_rss_mib": peak_rss_mib(), "runtime": rt.describe()}
+            "peak_rss_mib": benchmarking.peak_rss_mib(), "runtime": rt.describe()}
 
 
 def loader_rate(args, data_path: str) -> dict:
     trainer_args = recipe(args, data_path)
     rt = Runtime.from_namespace(trainer_args)
     loader, preset = train_loader(trainer_args, rt), train_preset(trainer_args)
-    reset_peak_rss()
+    benchmarking.reset_peak_rss()
     started, images = time.perf_counter(), 0
     for batch in loader:
         images += preset(rt.to_device(batch["image"])).shape[0]
-    return {"images_per_s": images / (time.perf_counter() - started), "images": images,
-            "peak_rss_mib": peak_rss_mib()}
+    rate = images / (time.perf_counter() - started)
+    return {"rate": rate, "count": images, "peak_rss_mib": benchmarking.peak_rss_mib()}
 
 
 def _step(model, optimizer, images, labels):
@@ -202,31 +189,19 @@ def main(argv: list[str] | None = None) -> dict:
         if data_path is None:
             data_path = str(write_demo(stack.enter_context(tempfile.TemporaryDirectory(prefix="fer_bench_")))
                             / "fer2013")
-        if args.setting:  # a child run of the step section
-            result = step_seconds(args, data_path, args.setting)
-            print(json.dumps(result), flush=True)
-            return result
-        torch.set_num_threads(args.threads)
         shown = recipe(args, data_path)
-        print(f"# fer_seresnet bench: {args.config}: {shown.arch} width {shown.width}, crop {shown.crop_size}, "
-              f"batch {shown.batch_size}; data {data_path}; threads {args.threads}")
-        result = {}
-        if "loader" in args.sections:
-            result["loader"] = row = loader_rate(args, data_path)
-            print(f"loader (train split, {row['images']} images, augmentation included): {row['images_per_s']:.0f} "
-                  f"images/s, peak RSS {row['peak_rss_mib']:.0f} MiB")
-        if "pipeline" in args.sections:
+        overrides = [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in ("arch", "width", "batch_size")
+                     if getattr(args, name) is not None]
+        child = ["--data-path", data_path, "--config", args.config, "--device", args.device, *overrides]
+        header = (f"fer_seresnet bench: {args.config}: {shown.arch} width {shown.width}, crop {shown.crop_size}, "
+                  f"batch {shown.batch_size}; data {data_path}")
+        result = benchmarking.run_sections(args, "fer_seresnet.bench", child, header, "images", shown.batch_size,
+                              lambda: loader_rate(args, data_path),
+                              lambda setting: step_seconds(args, data_path, setting))
+        if "pipeline" in args.sections and not args.setting:
             result["pipeline"] = row = pipeline_rates(args, data_path)
             print(f"pipeline ({args.rounds} x {args.steps} steps, fp32): real {row['real_images_per_s']:.1f} img/s, "
                   f"pre-made {row['premade_images_per_s']:.1f} img/s, ratio {row['ratio']:.3f}")
-        if "step" in args.sections:
-            child = [sys.executable, "-m", "fer_seresnet.bench", "--data-path", data_path, "--config", args.config,
-                     "--device", args.device, "--threads", str(args.threads), "--steps", str(args.steps),
-                     *[f"--{name.replace('_', '-')}={getattr(args, name)}" for name in ("arch", "width", "batch_size")
-                       if getattr(args, name) is not None]]
-            result["step"] = compare_settings(child, args.settings, args.rounds)
-            print(f"step ({args.steps} steps a run, {args.rounds} alternated rounds, medians):")
-            print_settings_table(result["step"], "images", shown.batch_size)
         return result
 
 

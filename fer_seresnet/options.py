@@ -6,18 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from shared_utils import cli
 from shared_utils.benchmarking import add_benchmark_args
-from shared_utils.cli import (
-    CAM_METHOD_NAMES,
-    ArgumentParser,
-    add_runtime_args,
-    holdout_share,
-    nonnegative_float,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-    probability,
-)
 from shared_utils.runs import add_run_args
 
 ARCHS = ("cnn", "se_cnn", "se_resnet18", "se_resnet34")
@@ -31,7 +21,7 @@ DEFAULT_VARIANTS = ["cnn:std:sgd:0.05", "se_resnet18:zero:sgd:0.05", "se_resnet1
 
 
 def train_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Facial expression recognition training", add_help=add_help)
+    parser = cli.ArgumentParser(description="Facial expression recognition training", add_help=add_help)
     data = parser.add_argument_group("data")
     data.add_argument("--data-path", default="data/fer2013", help="fer2013.csv, a folder with it, or train/ + test/")
     data.add_argument("--dataset", default="fer2013", choices=DATASETS)
@@ -44,18 +34,18 @@ def train_parser(add_help: bool = True) -> argparse.ArgumentParser:
     data.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed CSV rows")
     data.add_argument("--val-source", default="auto", choices=["auto", "holdout", "public_test"],
                       help="auto: PublicTest if PrivateTest exists, else a seeded holdout of Training")
-    data.add_argument("--holdout-fraction", default=0.1, type=holdout_share,
+    data.add_argument("--holdout-fraction", default=0.1, type=cli.holdout_share,
                       help="share of Training held out for validation")
-    data.add_argument("--split-seed", default=0, type=nonnegative_int,
+    data.add_argument("--split-seed", default=0, type=cli.nonnegative_int,
                       help="seed of the validation holdout and --train-subset")
-    data.add_argument("--train-subset", default=0, type=nonnegative_int,
+    data.add_argument("--train-subset", default=0, type=cli.nonnegative_int,
                       help="use only N (stratified) training images (0: all)")
 
     model = parser.add_argument_group("model")
     model.add_argument("--arch", default="se_resnet18", choices=ARCHS)
-    model.add_argument("--width", default=64, type=positive_int,
+    model.add_argument("--width", default=64, type=cli.positive_int,
                        help="channels of the first stage (doubling per stage)")
-    model.add_argument("--dropout", default=0.3, type=probability)
+    model.add_argument("--dropout", default=0.3, type=cli.probability)
     model.add_argument("--zero-init-residual", default=True, action=argparse.BooleanOptionalAction,
                        help="SE-ResNets: start each residual branch's last BN at zero (blocks begin as identities)")
     model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
@@ -63,48 +53,48 @@ def train_parser(add_help: bool = True) -> argparse.ArgumentParser:
                        help="initialise from this checkpoint / state_dict, or a registry name (fer2013_se_cnn)")
 
     aug = parser.add_argument_group("augmentation")
-    aug.add_argument("--crop-size", default=44, type=positive_int, help="random crop at train, centre crop at test")
-    aug.add_argument("--hflip-prob", default=0.5, type=probability)
-    aug.add_argument("--rotation", default=10.0, type=nonnegative_float, help="max rotation in degrees")
-    aug.add_argument("--scale", default=0.1, type=nonnegative_float, help="random zoom 1 +- scale")
-    aug.add_argument("--translate", default=0.0, type=nonnegative_float,
+    aug.add_argument("--crop-size", default=44, type=cli.positive_int, help="random crop at train, centre crop at test")
+    aug.add_argument("--hflip-prob", default=0.5, type=cli.probability)
+    aug.add_argument("--rotation", default=10.0, type=cli.nonnegative_float, help="max rotation in degrees")
+    aug.add_argument("--scale", default=0.1, type=cli.nonnegative_float, help="random zoom 1 +- scale")
+    aug.add_argument("--translate", default=0.0, type=cli.nonnegative_float,
                      help="extra random shift as a fraction of the side")
-    aug.add_argument("--random-erase", default=0.0, type=probability, help="random erasing probability")
+    aug.add_argument("--random-erase", default=0.0, type=cli.probability, help="random erasing probability")
 
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--epochs", default=60, type=positive_int)
-    optim.add_argument("-b", "--batch-size", default=64, type=positive_int, help="per-process batch size")
+    optim.add_argument("--epochs", default=60, type=cli.positive_int)
+    optim.add_argument("-b", "--batch-size", default=64, type=cli.positive_int, help="per-process batch size")
     optim.add_argument("--opt", default="sgd", choices=["sgd", "adamw"])
-    optim.add_argument("--lr", default=0.05, type=positive_float)
-    optim.add_argument("--momentum", default=0.9, type=nonnegative_float)
+    optim.add_argument("--lr", default=0.05, type=cli.positive_float)
+    optim.add_argument("--momentum", default=0.9, type=cli.nonnegative_float)
     optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=True)
-    optim.add_argument("--weight-decay", "--wd", default=5e-4, type=nonnegative_float)
+    optim.add_argument("--weight-decay", "--wd", default=5e-4, type=cli.nonnegative_float)
     optim.add_argument("--lr-scheduler", default="cosine", choices=["cosine", "plateau", "none"])
-    optim.add_argument("--lr-warmup-epochs", default=1, type=nonnegative_int)
-    optim.add_argument("--lr-min", default=0.0, type=nonnegative_float, help="cosine floor")
-    optim.add_argument("--plateau-factor", default=0.5, type=probability)
-    optim.add_argument("--plateau-patience", default=3, type=positive_int)
-    optim.add_argument("--label-smoothing", default=0.1, type=probability)
-    optim.add_argument("--clip-grad-norm", default=None, type=positive_float)
-    optim.add_argument("--patience", default=0, type=nonnegative_int,
+    optim.add_argument("--lr-warmup-epochs", default=1, type=cli.nonnegative_int)
+    optim.add_argument("--lr-min", default=0.0, type=cli.nonnegative_float, help="cosine floor")
+    optim.add_argument("--plateau-factor", default=0.5, type=cli.probability)
+    optim.add_argument("--plateau-patience", default=3, type=cli.positive_int)
+    optim.add_argument("--label-smoothing", default=0.1, type=cli.probability)
+    optim.add_argument("--clip-grad-norm", default=None, type=cli.positive_float)
+    optim.add_argument("--patience", default=0, type=cli.nonnegative_int,
                        help="early stop after N epochs without val gain (0: off)")
-    optim.add_argument("--stop-after-epoch", default=0, type=nonnegative_int,
+    optim.add_argument("--stop-after-epoch", default=0, type=cli.nonnegative_int,
                        help="stop (resumably) once this epoch is done, as if interrupted there (0: off)")
-    optim.add_argument("--time-budget-minutes", default=0.0, type=nonnegative_float,
+    optim.add_argument("--time-budget-minutes", default=0.0, type=cli.nonnegative_float,
                        help="train for this much wall-clock time: the cosine schedule follows elapsed time and the "
                             "last epoch is cut when the budget is spent (--epochs is then an upper bound; 0: off)")
 
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--eval-ten-crop", action=argparse.BooleanOptionalAction, default=True,
                             help="also score the test split with ten-crop TTA")
-    evaluation.add_argument("--eval-batch-size", default=256, type=positive_int)
+    evaluation.add_argument("--eval-batch-size", default=256, type=cli.positive_int)
     add_run_args(parser, default_output="runs/fer_seresnet")
-    add_runtime_args(parser)
+    cli.add_runtime_args(parser)
     return parser
 
 
 def evaluate_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
+    parser = cli.ArgumentParser(description="Evaluate a fer_seresnet checkpoint", add_help=add_help)
     parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
                         help="checkpoint_best.pt from train.py (default: the shipped FER2013 model)")
     parser.add_argument("--data-path", required=True, help="dataset file or folder (see dataset.py)")
@@ -118,27 +108,27 @@ def evaluate_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         help="default: the checkpoint's number of classes")
     parser.add_argument("--split", default=None, help="split to score (default: private_test > public_test > test)")
     parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=False, help="ten-crop TTA")
-    parser.add_argument("--batch-size", default=256, type=positive_int)
+    parser.add_argument("--batch-size", default=256, type=cli.positive_int)
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed CSV rows")
     add_run_args(parser, default_output="runs/fer_seresnet")
-    add_runtime_args(parser)
+    cli.add_runtime_args(parser)
     return parser
 
 
 def visualize_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Feature maps and Grad-CAM overlays for chosen faces")
+    parser = cli.ArgumentParser(description="Feature maps and Grad-CAM overlays for chosen faces")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--data-path", required=True)
     parser.add_argument("--dataset", default=None, choices=DATASETS)
     parser.add_argument("--ferplus-csv", default=None)
     parser.add_argument("--split", default=None, help="default: private_test > public_test > test")
     parser.add_argument("--indices", type=int, nargs="*", default=None, help="images of the split to show")
-    parser.add_argument("--per-class", type=positive_int, default=1,
+    parser.add_argument("--per-class", type=cli.positive_int, default=1,
                         help="without --indices: first N images of each class")
-    parser.add_argument("--channels", type=positive_int, default=6, help="feature maps shown per stage")
+    parser.add_argument("--channels", type=cli.positive_int, default=6, help="feature maps shown per stage")
     parser.add_argument("--stage", type=int, default=-1, help="Grad-CAM target stage (index into model.stages)")
-    parser.add_argument("--method", default="gradcam", choices=CAM_METHOD_NAMES)
-    parser.add_argument("--baseline-seed", type=nonnegative_int, default=0,
+    parser.add_argument("--method", default="gradcam", choices=cli.CAM_METHOD_NAMES)
+    parser.add_argument("--baseline-seed", type=cli.nonnegative_int, default=0,
                         help="initialisation of the untrained baseline")
     parser.add_argument("--out", required=True, help="output folder for the PNGs (new or empty)")
     parser.add_argument("--overwrite", action="store_true", help="write into an existing --out, replacing figures")
@@ -147,7 +137,7 @@ def visualize_parser() -> argparse.ArgumentParser:
 
 
 def predict_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
+    parser = cli.ArgumentParser(
         description="Emotions for your own photos and videos: every face found, classified with its probabilities")
     parser.add_argument("paths", nargs="+", help="images, videos or folders (walked recursively)")
     parser.add_argument("--checkpoint", default=None,
@@ -156,15 +146,15 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="folder for annotated images and plots (must not exist yet)")
     parser.add_argument("--overwrite", action="store_true", help="write into an existing --out folder")
     parser.add_argument("--cam", action="store_true", help="Grad-CAM overlay in each face box (with --out)")
-    parser.add_argument("--every", type=positive_int, default=10, help="videos: classify every N-th frame")
-    parser.add_argument("--min-face", type=positive_int, default=24,
+    parser.add_argument("--every", type=cli.positive_int, default=10, help="videos: classify every N-th frame")
+    parser.add_argument("--min-face", type=cli.positive_int, default=24,
                         help="smallest face side the detector reports, pixels")
     parser.add_argument("--device", default="auto")
     return parser
 
 
 def export_model_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
+    parser = cli.ArgumentParser(
         description="Ship a trained run's best model: fp16 weights, options to rebuild it, a manifest of its origin")
     parser.add_argument("run_dir", help="a fer_seresnet training run folder")
     parser.add_argument("--out", required=True, help="the .pt file to write; MANIFEST.json goes beside it")
@@ -173,29 +163,28 @@ def export_model_parser() -> argparse.ArgumentParser:
 
 
 def early_learning_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
+    parser = cli.ArgumentParser(
         description="Why does the SE-ResNet start slower than the plain CNN? Equal steps, same batches, one factor "
                     "changed at a time")
     parser.add_argument("--data-path", required=True, help="FER2013 (fer2013.csv or train/ + test/ folders)")
-    parser.add_argument("--steps", type=positive_int, default=300)
-    parser.add_argument("-b", "--batch-size", type=positive_int, default=64)
-    parser.add_argument("--width", type=positive_int, default=16)
-    parser.add_argument("--threads", type=positive_int, default=2)
-    parser.add_argument("--holdout", type=positive_int, default=1500,
+    parser.add_argument("--steps", type=cli.positive_int, default=300)
+    parser.add_argument("-b", "--batch-size", type=cli.positive_int, default=64)
+    parser.add_argument("--width", type=cli.positive_int, default=16)
+    parser.add_argument("--threads", type=cli.positive_int, default=2)
+    parser.add_argument("--holdout", type=cli.positive_int, default=1500,
                         help="Training images kept aside for the accuracy")
     parser.add_argument("variants", nargs="*", default=DEFAULT_VARIANTS, help="ARCH:INIT:OPTIMISER:LR")
     return parser
 
 
 def bench_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Throughput of FER training: the loader, the step, and whether the pipeline "
-                                        "keeps up, with peak memory")
+    parser = cli.ArgumentParser(description="Throughput of FER training (loader, step, pipeline), with peak memory")
     parser.add_argument("--data-path", default=None, help="FER2013 (csv or folders); default: demo data in a tmp dir")
     parser.add_argument("--config", default="fer2013_se_resnet18.yaml",
                         help="the recipe whose network, crop and batch are timed (a file, or a name in configs/)")
     parser.add_argument("--arch", default=None, choices=ARCHS, help="default: the recipe's")
-    parser.add_argument("--width", default=None, type=positive_int, help="default: the recipe's")
-    parser.add_argument("-b", "--batch-size", default=None, type=positive_int, help="default: the recipe's")
+    parser.add_argument("--width", default=None, type=cli.positive_int, help="default: the recipe's")
+    parser.add_argument("-b", "--batch-size", default=None, type=cli.positive_int, help="default: the recipe's")
     parser.add_argument("--device", default="auto")
     add_benchmark_args(parser, ("loader", "pipeline", "step"), ("fp32", "bf16", "channels_last", "jemalloc",
                                                                 "tcmalloc", "bf16+channels_last+jemalloc"))
@@ -206,7 +195,7 @@ def bench_parser() -> argparse.ArgumentParser:
 
 
 def dataset_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Describe a dataset the package reads: rows per split and class")
+    parser = cli.ArgumentParser(description="Describe a dataset the package reads: rows per split and class")
     sub = parser.add_subparsers(dest="command", required=True)
     describe = sub.add_parser("describe", help="rows kept per split and per class")
     describe.add_argument("--dataset", default="fer2013", choices=DATASETS)
@@ -218,16 +207,16 @@ def dataset_parser() -> argparse.ArgumentParser:
 
 
 def demo_data_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
+    parser = cli.ArgumentParser(
         description="Deterministic demo data in the official layouts: drawn 48x48 faces whose expression is the class")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--layout", default="csv", choices=["csv", "folders", "both"], help="FER2013 form to write")
-    parser.add_argument("--seed", default=0, type=nonnegative_int)
+    parser.add_argument("--seed", default=0, type=cli.nonnegative_int)
     return parser
 
 
 def reproduce_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Reproduce the package's numbers (demo data when the data is absent)")
+    parser = cli.ArgumentParser(description="Reproduce the package's numbers (demo data when the data is absent)")
     parser.add_argument("--data-root", default="data", help="folder holding fer2013/ (and optionally RAF-DB/basic/)")
     parser.add_argument("--out", default="runs/reproduce/fer_seresnet")
     parser.add_argument("--device", default="auto")
@@ -237,7 +226,7 @@ def reproduce_parser() -> argparse.ArgumentParser:
 
 
 def curve_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description="Validation accuracy versus wall-clock time from runs' summary.csv files")
+    parser = cli.ArgumentParser(description="Validation accuracy versus wall-clock time from runs' summary.csv files")
     parser.add_argument("summary_csv", nargs="+", help="train.py summary.csv files, one curve each")
     parser.add_argument("--out", required=True)
     parser.add_argument("--labels", nargs="+", default=None, help="one legend label per summary file")

@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,6 +180,15 @@ def add_benchmark_args(parser, sections: tuple[str, ...], default_settings: tupl
     parser.add_argument("--setting", default=None, help=argparse.SUPPRESS)  # a child run: one setting, one JSON line
 
 
+def recipe_args(parser, config: str, configs_dir: Path, argv: list[str], setting: str = "fp32"):
+    """A trainer's options for a benchmark: ``--config`` (a file, or a name in ``configs_dir``), then ``argv``, then
+    the runtime flags of ``setting``."""
+    from shared_utils.runs import parse_args_with_config
+
+    path = Path(config) if Path(config).is_file() else configs_dir / config
+    return parse_args_with_config(parser, ["--config", str(path), *argv, *runtime_flags(setting)])
+
+
 def time_train_steps(model, batch, optimizer, loss_fn, rt, steps: int) -> float:
     """Seconds per step of the trainers' own step (``shared_utils.engine.train_one_epoch``) on one fixed batch,
     after one untimed warm-up step (allocator, oneDNN kernel choice)."""
@@ -190,3 +200,30 @@ def time_train_steps(model, batch, optimizer, loss_fn, rt, steps: int) -> float:
     started = time.perf_counter()
     train_one_epoch(model, [batch] * steps, optimizer, loss_fn, rt, epoch=1)
     return (time.perf_counter() - started) / steps
+
+
+def run_sections(args, module: str, child_argv: list[str], header: str, unit: str, per_step: int,
+                 loader_rate: Callable[[], dict], step_seconds: Callable[[str], dict]) -> dict:
+    """The packages' bench.py after parsing: a child run (``--setting``) prints its setting's step as one JSON line;
+    otherwise the header, then the ``loader`` section (``loader_rate() -> {"rate", "count", "peak_rss_mib"}``) and
+    the ``step`` section (each of ``--settings`` in its own process, ``python -m module *child_argv --setting S``,
+    alternated over ``--rounds``), as a table."""
+    if args.setting:
+        result = step_seconds(args.setting)
+        print(json.dumps(result), flush=True)
+        return result
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print(f"# {header}; threads {args.threads}")
+    result: dict = {}
+    if "loader" in args.sections:
+        result["loader"] = row = loader_rate()
+        print(f"loader (the training DataLoader alone, {row['count']} {unit}): {row['rate']:.1f} {unit}/s, peak RSS "
+              f"{row['peak_rss_mib']:.0f} MiB", flush=True)
+    if "step" in args.sections:
+        child = [sys.executable, "-m", module, *child_argv, "--steps", str(args.steps), "--threads", str(args.threads)]
+        result["step"] = compare_settings(child, args.settings, args.rounds)
+        print(f"step ({args.steps} steps a run, {args.rounds} alternated rounds, medians):")
+        print_settings_table(result["step"], unit, per_step)
+    return result

@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA_ROOT ?= data
-RUNS ?= runs/reproduce  # the reproductions' own folder: a user's runs (runs/<package>/...) are never touched
+# the reproductions' own folder: a user's runs (runs/<package>/...) are never touched. (No comment after a value:
+# make would keep the spaces before it in the value.)
+RUNS ?= runs/reproduce
 PACKAGES := fer_seresnet emotic_context bodily_tsn emotionroi_ex
 STAMP := $(VENV)/.installed
 

@@ -14,6 +14,10 @@ BACKBONES = ("alexnet", "resnet18", "resnet34", "resnet50")  # trunks of the pap
 ARCHS = ("fcn32s", "fcn_resnet50")
 UPSAMPLE_MODES = ("nearest-exact", "bilinear")
 BASELINES = ("spectral_residual", "center_bias", "objectness", "mean_map")  # evaluate_baselines.py's maps
+# fp32 and contiguous by default here: one bf16 + channels_last demo run moved EmoFCNEL's maps (test MAE 0.106 ->
+# 0.126, the label sensitivity reversed) by more than its seed-to-seed spread is known to be; `--amp-dtype auto
+# --channels-last` is 2.15x faster for Kahsolt's FCN (README, Benchmark)
+RUNTIME_DEFAULTS = {"amp_dtype": "float16", "channels_last": False}
 INFER_DESCRIPTION = """Predict stimuli maps for new images (no GUI).
 
 ``--input`` is one image, a folder (searched recursively) or a text file listing one image path a line.
@@ -72,7 +76,7 @@ def add_common_args(parser: argparse.ArgumentParser, default_experiment_prefix: 
     parser.add_argument("--weights", default=None, help="checkpoint to evaluate with --eval-only")
     parser.add_argument("--no-baselines-grid", dest="baselines_grid", action="store_false",
                         help="leave the saliency/objectness columns out of the Fig.-6 grid")
-    cli.add_runtime_args(parser)
+    cli.add_runtime_args(parser, **RUNTIME_DEFAULTS)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     parser.set_defaults(experiment_prefix=default_experiment_prefix)
 
@@ -124,7 +128,7 @@ def train_roi_clf_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--val-fraction", type=cli.holdout_share, default=0.1)
     parser.add_argument("--eval-checkpoint", default="best", choices=["last", "best"])
     parser.add_argument("--max-steps-per-epoch", type=cli.positive_int, default=None)
-    cli.add_runtime_args(parser)
+    cli.add_runtime_args(parser, **RUNTIME_DEFAULTS)
     add_run_args(parser, default_output=f"runs/{PACKAGE}")
     return parser
 

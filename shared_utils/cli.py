@@ -61,16 +61,17 @@ holdout_share = _checked_type("holdout_share", float, lambda v: 0 <= v < 1, "is 
 CAM_METHOD_NAMES = ("gradcam", "gradcam++", "eigencam")
 
 
-def add_runtime_args(parser) -> None:
-    """The runtime flags every training script shares."""
+def add_runtime_args(parser, amp_dtype: str = "auto", channels_last: bool = True) -> None:
+    """The runtime flags every training script shares. ``amp_dtype`` / ``channels_last``: the package's defaults
+    (``"float16"``: no autocast on CPU; a package passes ``"float16", False`` where bf16 moved its demo results)."""
     group = parser.add_argument_group("runtime")
     flag = argparse.BooleanOptionalAction
     group.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
     group.add_argument("--amp", action=flag, default=True, help="mixed precision (--no-amp: fp32 throughout)")
-    group.add_argument("--amp-dtype", default="auto", choices=["auto", "float16", "bfloat16"],
+    group.add_argument("--amp-dtype", default=amp_dtype, choices=["auto", "float16", "bfloat16"],
                        help="auto: float16 on CUDA; on a CPU with native bfloat16 (AVX-512 BF16, AMX) bfloat16 for "
                             "the training steps, predictions in fp32; bfloat16: predictions too")
-    group.add_argument("--channels-last", action=flag, default=True,
+    group.add_argument("--channels-last", action=flag, default=channels_last,
                        help="channels_last memory format (the faster one for these convnets on CPU and GPU)")
     group.add_argument("--seed", type=nonnegative_int, default=0)
     group.add_argument("--deterministic", action=flag, default=False, help="bit-repeatable kernels")

@@ -58,8 +58,8 @@ def _reproduce(data_root: Path, out: Path, full: bool, pretrained: str, experime
             raise SystemExit("error: the paper recipe starts from the original's AffectNet weights: pass "
                              "--pretrained affectnet (the weights cache) or a file, not none")
         names = experiments or list(EXPERIMENTS)
-        for shift in sorted({"--shift" in EXPERIMENTS[name] for name in names}):  # a missing file: one line, first
-            resolve_pretrained(pretrained, "resnet50", shift)
+        for shift in dict.fromkeys("--shift" in EXPERIMENTS[name] for name in names):  # the experiments' order
+            resolve_pretrained(pretrained, "resnet50", shift)  # a missing weights file: one line, before any run
         for name in names:
             extra = ["--pretrained", pretrained]
             results[name] = run_experiment(name, PACKAGE_DIR / "EmoReact" / "config.json", dataset, out, extra)

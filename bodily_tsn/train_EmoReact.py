@@ -118,12 +118,13 @@ def score(preds: dict[str, torch.Tensor], streams: list[str]) -> dict:
     return out
 
 
-def check_finite(preds: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+def check_finite(preds: dict[str, torch.Tensor], where: str,
+                 hint: str = "lower --lr, or start from --pretrained affectnet") -> dict[str, torch.Tensor]:
     """Non-finite scores stop the run in one line (scikit-learn would raise 'Input contains NaN')."""
     bad = int((~torch.isfinite(preds["scores"])).any(dim=1).sum())
     if bad:
         raise SystemExit(f"error: the model's {where} scores are not finite for {bad} of {len(preds['scores'])} "
-                         "clips (the weights diverged); lower --lr, or start from --pretrained affectnet")
+                         f"clips (the weights diverged); {hint}")
     return preds
 
 
@@ -209,7 +210,7 @@ def main(args) -> dict:
                                     clip_grad_norm=args.clip_gradient, diverged_hint=diverged_hint)
             scheduler.step()
             val = score(check_finite(collect_predictions(model, val_loader, predict_fn, rt, desc="val"),
-                                     f"validation after epoch {epoch + 1}"), streams)
+                                     f"validation after epoch {epoch + 1}", diverged_hint), streams)
             auc = val["roc_auc_micro"] if val["roc_auc_micro"] is not None else float("nan")
             row = {"epoch": epoch + 1, **stats, "val_roc_auc_micro": auc,
                    "val_roc_auc_macro": val["roc_auc_macro"], "val_map": val["mean_average_precision"]}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -190,7 +192,8 @@ def test_non_finite_numbers_stop_in_one_line(demo_root, tmp_path):
     with_partial_bn = [arg for arg in TINY if arg != "--no_partialbn"]
     argv = [*with_partial_bn, "--data_root", str(demo_root), "--output", str(tmp_path), "--input", "face",
             "--epochs", "1", "--lr", "1e30", "--experiment", "nan_pbn"]
-    with pytest.raises(SystemExit, match=r"became nan .*partial BN.*--pretrained affectnet.*--no_partialbn"):
+    diverged = r"(became nan|not finite).*partial BN.*--pretrained affectnet.*--no_partialbn"
+    with pytest.raises(SystemExit, match=diverged):
         main(parse_args_with_config(get_args_parser(), argv))
 
 
@@ -226,3 +229,19 @@ def test_a_best_checkpoint_in_the_earlier_format_still_scores(fusion_run, demo_r
     again = train(demo_root, copy.parent, "--input", "fusion", "--shift", "--mask", "--valence",
                   "--experiment", "fusion", "--test_only")
     assert again["roc_auc_micro"] == pytest.approx(test["roc_auc_micro"])
+
+
+def test_step_benchmark_alternates_settings_and_an_older_commit(capsys):
+    """benchmark.py's step section: each setting, and a git revision's own code, timed in its own process."""
+    from bodily_tsn import benchmark
+
+    if not (Path(benchmark.__file__).resolve().parents[1] / ".git").exists():
+        pytest.skip("--ref needs a git checkout")
+    benchmark.main(["--sections", "step", "--ref", "HEAD", "--settings", "fp32", "default", "--arch", "mobilenet_v2",
+                    "--num_segments", "2", "--batch_size", "2", "--crop_size", "32", "--steps", "1", "--threads", "1"])
+    table = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    assert set(rows) == {"setting", "HEAD (its defaults)", "fp32", "default"}
+    assert "1.00x" in rows["HEAD (its defaults)"]  # the first row is the reference
+    with pytest.raises(SystemExit, match="--ref no-such-rev: git archive failed"):
+        benchmark.main(["--sections", "step", "--ref", "no-such-rev", "--settings", "fp32"])

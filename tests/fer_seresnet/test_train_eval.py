@@ -137,19 +137,21 @@ def test_gradcam_hooks_released(trained):
     assert maps.shape == (2, 44, 44) and hook_count(model) == 0
 
 
-def test_bench_reports_both_rates():
-    result = bench.main(["--arch", "cnn", "--width", "8", "--steps", "2", "--rounds", "1", "--threads", "1"])
-    assert result["real_images_per_s"] > 0 and result["premade_images_per_s"] > 0
-    assert result["ratio"] == pytest.approx(result["real_images_per_s"] / result["premade_images_per_s"])
+def test_bench_times_loader_pipeline_and_each_setting_in_its_own_process():
+    result = bench.main(["--arch", "cnn", "--width", "8", "--batch-size", "16", "--steps", "1", "--rounds", "1",
+                         "--threads", "1", "--sections", "loader", "pipeline", "step", "--settings", "fp32",
+                         "bf16+channels_last+glibc_keep"])
+    assert result["loader"]["count"] == 416 and result["loader"]["rate"] > 0  # 26 full batches of the 420 faces
+    pipeline = result["pipeline"]
+    assert pipeline["ratio"] == pytest.approx(pipeline["real_images_per_s"] / pipeline["premade_images_per_s"])
+    fp32, fast = result["step"]["fp32"][0], result["step"]["bf16+channels_last+glibc_keep"][0]
+    assert "amp=off" in fp32["runtime"] and "channels_last" not in fp32["runtime"]
+    assert "amp=bfloat16" in fast["runtime"] and "channels_last" in fast["runtime"]
+    assert fp32["seconds_per_step"] > 0 and fast["peak_rss_mib"] > 100
     with pytest.raises(SystemExit, match="420 training images is fewer than one batch of 1000"):
-        bench.main(["--arch", "cnn", "--width", "8", "-b", "1000", "--threads", "1"])  # never an endless loop
-
-
-def test_bench_precision_setups():
-    result = bench.main(["--precision", "--arch", "cnn", "--width", "8", "--steps", "1", "--rounds", "1",
-                         "--batch-size", "4", "--threads", "1"])
-    setups = ("fp32", "bf16_autocast", "channels_last", "bf16_autocast_channels_last")
-    assert all(result[f"{name}_images_per_s"] > 0 for name in setups) and result["fp32_vs_fp32"] == 1.0
+        bench.main(["--arch", "cnn", "--width", "8", "-b", "1000", "--threads", "1", "--sections", "loader"])
+    with pytest.raises(SystemExit, match="unknown fp64"):
+        bench.main(["--arch", "cnn", "--width", "8", "--sections", "step", "--settings", "fp32", "fp64+jemalloc"])
 
 
 def test_time_budget_anneals_and_stops(demo_root, tmp_path):

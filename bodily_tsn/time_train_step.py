@@ -53,7 +53,7 @@ def time_steps(trainer_argv: list[str], steps: int) -> dict:
     train_one_epoch(model, [batch] * steps, optimizer, loss_fn, rt, epoch=1)
     seconds = (time.perf_counter() - started) / steps
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    keeping = getattr(args, "keep_freed_memory", False) or "MALLOC_MMAP_MAX_" in os.environ
+    keeping = getattr(args, "keep_freed_memory", False)  # absent in checkouts from before the option
     return {"seconds_per_step": seconds, "clips_per_s": args.batch_size / seconds, "peak_rss_mib": peak_rss_mib,
             "threads": torch.get_num_threads(), "runtime": rt.describe(),
             "allocator": os.environ.get("LD_PRELOAD", "") or "glibc" + (" keeping freed memory" if keeping else "")}

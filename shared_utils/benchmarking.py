@@ -2,7 +2,7 @@
 
 A benchmark script prints one JSON object per run; :func:`alternate` starts every setting once per round, in the
 same order, and keeps every round's result, so slow drift in the machine's load falls on all settings alike and the
-median per setting can be compared. Allocators are process-wide, so they are chosen here, at process start
+median per setting can be compared. Preloaded allocators are process-wide, so they are chosen here, at process start
 (``LD_PRELOAD`` for jemalloc / tcmalloc from the distribution's packages).
 """
 
@@ -27,33 +27,19 @@ ALLOCATOR_LIBRARIES = {
     "tcmalloc": ("libtcmalloc_minimal.so.4",),
 }
 LIBRARY_FOLDERS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
-# glibc's malloc told to keep what it frees (no mmap for big blocks, no trimming), as environment variables read at
-# process start: the same as shared_utils.runtime.keep_freed_memory() (mallopt), which the runtime now applies by
-# default; a setting without it runs with --no-keep-freed-memory
-GLIBC_KEEP_FREED = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
+# glibc: its defaults; glibc_keep: the runtime's --keep-freed-memory (shared_utils.runtime.keep_freed_memory, mallopt
+# in-process); the others preloaded, so a setting without glibc_keep runs with --no-keep-freed-memory
 ALLOCATORS = ("glibc", "glibc_keep", *ALLOCATOR_LIBRARIES)
 
 
-def allocator_library(name: str) -> Path | None:
-    """The shared library of allocator ``name`` on this machine, or None (glibc's malloc needs none)."""
-    if name in ("glibc", "glibc_keep"):
-        return None
-    if name not in ALLOCATOR_LIBRARIES:
-        raise ValueError(f"unknown allocator {name!r}; choose from {', '.join(ALLOCATORS)}")
+def allocator_library(name: str) -> Path:
+    """The shared library of a preloaded allocator (``ALLOCATOR_LIBRARIES``) on this machine."""
     for folder in LIBRARY_FOLDERS:
         for filename in ALLOCATOR_LIBRARIES[name]:
             if (Path(folder) / filename).is_file():
                 return Path(folder) / filename
     raise SystemExit(f"error: allocator {name}: none of {', '.join(ALLOCATOR_LIBRARIES[name])} under "
                      f"{', '.join(LIBRARY_FOLDERS)} (Debian/Ubuntu: apt install libjemalloc2 libtcmalloc-minimal4)")
-
-
-def allocator_env(name: str) -> dict[str, str]:
-    """Environment additions that make a new process use allocator ``name``."""
-    if name == "glibc_keep":
-        return dict(GLIBC_KEEP_FREED)
-    library = allocator_library(name)
-    return {} if library is None else {"LD_PRELOAD": str(library)}
 
 
 def peak_rss_mib() -> float:
@@ -140,12 +126,10 @@ def runtime_flags(name: str) -> list[str]:
 
 
 def setting_env(name: str) -> dict[str, str]:
-    """The process environment of setting ``name`` (glibc_keep is a runtime flag, not an environment variable)."""
-    env: dict[str, str] = {}
-    for token in setting_tokens(name):
-        if token in ALLOCATOR_LIBRARIES:
-            env.update(allocator_env(token))
-    return env
+    """The process environment of setting ``name``: ``LD_PRELOAD`` for jemalloc / tcmalloc (glibc_keep is a runtime
+    flag, not an environment variable)."""
+    preloaded = [token for token in setting_tokens(name) if token in ALLOCATOR_LIBRARIES]
+    return {"LD_PRELOAD": str(allocator_library(preloaded[-1]))} if preloaded else {}
 
 
 def compare_settings(child_argv: list[str], settings: list[str], rounds: int) -> dict[str, list[dict]]:

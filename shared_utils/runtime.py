@@ -237,14 +237,13 @@ class Runtime:
         dev = select_device(device, info.local_rank)
         # Every rank gets the same seed, so models start identical; DistributedSampler splits the data.
         seed_everything(seed, deterministic)
+        eval_amp = amp_dtype != "auto" or dev.type == "cuda"
         if amp_dtype == "auto":
-            amp_dtype = "float16" if dev.type == "cuda" else "bfloat16" if native_cpu_bfloat16() else "off"
-            eval_amp = dev.type == "cuda"
-        else:
-            eval_amp = True
+            amp_dtype = "float16" if dev.type == "cuda" else "bfloat16"
+            amp = amp and (dev.type == "cuda" or native_cpu_bfloat16())
         # CPU autocast only in bfloat16: 1.6-2.7x faster training than fp32 on an AVX-512 BF16 CPU (each package's
         # bench.py, README tables); fp16 on CPU has no such kernels.
-        dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "off": torch.float16}[amp_dtype]
+        dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}[amp_dtype]
         use_amp = bool(amp) and (dev.type == "cuda" or (dev.type == "cpu" and amp_dtype == "bfloat16"))
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
         return cls(dev, info, use_amp, dtype, bool(channels_last), seed, deterministic, scaler, use_amp and eval_amp)

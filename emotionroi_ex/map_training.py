@@ -78,12 +78,14 @@ def run(args, conditioned: bool, extra_metrics=None):
     train_idx, val_idx = (idx.tolist() for idx in stratified_holdout(train_full.labels, args.val_fraction, 0))
     if not args.eval_only and not train_idx:
         raise SystemExit(f"error: --val-fraction {args.val_fraction} leaves no training image")
+    model = rt.prepare_model(build_model(args, conditioned, pretrained))
+    if args.eval_only and args.weights:  # a file that is not a fitting checkpoint is refused before any folder
+        load_model_weights(rt.unwrap(model), args.weights)
     run_dir, out_dir = _output_folders(args, experiment, rt)
     log = get_logger(out_dir, rt.is_main)
     log.info(f"{experiment}: {len(train_idx)} train / {len(val_idx)} val / {len(test_set)} test images; "
              f"runtime {rt.describe()}")
 
-    model = rt.prepare_model(build_model(args, conditioned, pretrained))
     chosen = BEST_CHECKPOINT if args.eval_checkpoint == "best" else LAST_CHECKPOINT
     if not args.eval_only:
         train_maps(args, model, rt, run_dir, log, conditioned, Subset(train_full, train_idx),

@@ -32,6 +32,7 @@ import torch
 from torch.utils.data import Dataset
 
 from fer_seresnet.options import DATASETS, FERPLUS_MODES
+from shared_utils.files import read_image
 from shared_utils.splits import stratified_holdout
 
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # FER2013 label order
@@ -198,10 +199,9 @@ def _parse_fer_row(record: list[str], has_usage: bool):
 
 # --------------------------------------------------------------------------- images and class folders
 def read_gray(path: Path, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Decode one image as grayscale uint8 ``size`` x ``size``; an unreadable file is an error naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise _fail(f"{path}: cannot decode image (corrupt or not an image)")
+    """Decode one image as grayscale uint8 ``size`` x ``size`` (OpenCV, as the peers read FER2013's images; 16-bit
+    files keep their high byte); an unreadable or truncated file is an error naming it."""
+    image = read_image(path, "L", decoder="opencv")
     if image.shape != (size, size):
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     return image

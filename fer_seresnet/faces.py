@@ -51,8 +51,8 @@ class FacePredictor:
     """Detector + classifier: ``faces(rgb) -> [{"box", "label", "probs"}]`` (largest face first)."""
 
     def __init__(self, checkpoint: str | Path | None = None, device: str = "auto", min_face: int = 24):
-        from fer_seresnet.evaluate import model_from_checkpoint
         from fer_seresnet.presets import ClassificationPresetEval
+        from fer_seresnet.scoring import model_from_checkpoint
         from shared_utils.runtime import Runtime
 
         path = Path(checkpoint) if checkpoint else SHIPPED_CHECKPOINT

@@ -33,10 +33,10 @@ from fer_seresnet.dataset import (
     train_duplicates,
     train_val_test,
 )
-from fer_seresnet.evaluate import predict_split, score, write_evaluation
 from fer_seresnet.model import build_model, describe_model
 from fer_seresnet.optimization import build_optimizer, build_scheduler, make_loss_fn
 from fer_seresnet.presets import FER_MEAN, FER_STD, ClassificationPresetTrain
+from fer_seresnet.scoring import predict_split, score, write_evaluation
 from shared_utils import weights as registry
 from shared_utils.checkpoint import (
     load_checkpoint,

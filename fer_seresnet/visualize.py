@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from fer_seresnet.dataset import CLASS_NAMES, load_dataset
-from fer_seresnet.evaluate import choose_test_split, model_from_checkpoint
 from fer_seresnet.model import build_model
 from fer_seresnet.presets import ClassificationPresetEval
+from fer_seresnet.scoring import choose_test_split, model_from_checkpoint
 from shared_utils import plotting
 from shared_utils.files import make_folder
 from shared_utils.gradcam import CamExplainer

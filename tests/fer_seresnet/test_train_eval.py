@@ -127,7 +127,7 @@ def test_visualize_writes_figures(trained, demo_root, tmp_path):
 
 def test_gradcam_hooks_released(trained):
     run_dir, _ = trained
-    from fer_seresnet.evaluate import model_from_checkpoint
+    from fer_seresnet.scoring import model_from_checkpoint
     from shared_utils.gradcam import CamExplainer
     from shared_utils.runtime import Runtime
 
@@ -310,7 +310,7 @@ def test_export_ships_real_runs_only(trained, tmp_path):
     import shutil
 
     from fer_seresnet import export_model
-    from fer_seresnet.evaluate import model_from_checkpoint
+    from fer_seresnet.scoring import model_from_checkpoint
     from shared_utils.runtime import Runtime
 
     run_dir, _ = trained

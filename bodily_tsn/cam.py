@@ -27,11 +27,12 @@ from PIL import Image
 from bodily_tsn.dataset import LABELS, EmoReactClips, dataset_options, split_paths
 from bodily_tsn.explain import explain_clip, load_run_model
 from bodily_tsn.presets import ClipEvalTransform
-from shared_utils.files import atomic_write
+from shared_utils.files import atomic_write, claim_output_folder
 from shared_utils.gradcam import CAM_METHODS
 from shared_utils.plotting import overlay_heatmap, save_image_grid
 
 ANIMATION_SIZE = 160  # pixels per frame side in the GIF / mp4
+CAM_MARKER = "CAM_OUTPUT.txt"  # marks a folder this script writes its pictures into
 
 
 def write_animation(path: Path, frames: list[np.ndarray], fps: int = 2) -> None:
@@ -79,7 +80,8 @@ def run_cam(run: str | Path, label: str, method: str = "gradcam", split: str = "
         picks = [names.index(v) for v in videos]
     else:
         picks = list(range(min(num_clips, len(dataset))))
-    out_dir = Path(out) if out else run / "cam"
+    # a folder of the user's is never written into: only a new or empty one, or one this script made before
+    out_dir = claim_output_folder(Path(out) if out else run / "cam", "bodily_tsn.cam", marker=CAM_MARKER)
     label_index = LABELS.index(label)
     written = []
     for idx in picks:

@@ -478,8 +478,7 @@ class EmoReactClips(Dataset):
             num_frames = frame_folder_count(folder)
             if num_frames == 0:
                 raise BadClipError(f"{folder}: no extracted frames (000001.jpg ...)")
-            with Image.open(folder / "000001.jpg") as first:
-                width, height = first.size
+            height, width = read_folder_frames(folder, [0])[0].shape[:2]
         else:
             num_frames, width, height = video_info(video)
         meta = ClipMeta(record, video, num_frames, width, height, frames_folder=folder)
@@ -514,9 +513,9 @@ class EmoReactClips(Dataset):
         return segment_indices(self.clips[index].num_frames, self.num_segments, self.train)
 
     def load_frames(self, meta: ClipMeta, indices: np.ndarray) -> list[np.ndarray]:
-        if meta.frames_folder is not None:
-            return read_folder_frames(meta.frames_folder, indices)
         try:
+            if meta.frames_folder is not None:
+                return read_folder_frames(meta.frames_folder, indices)
             return read_video_frames(meta.video, indices)
         except BadClipError as exc:
             if torch.utils.data.get_worker_info() is not None:

@@ -152,6 +152,8 @@ def main(args) -> dict:
     pretrained = resolve_pretrained(args.pretrained, args.arch, args.shift)  # before any run folder exists
     rt = Runtime.from_namespace(args)
     experiment = args.experiment or experiment_name(args)
+    clock = Stopwatch()
+    data = build_datasets(args, root, rt.is_main)  # bad labels or frames are refused before any run folder
     if args.test_only:
         run_dir = Path(args.output) / experiment
         if not (run_dir / BEST_CHECKPOINT).is_file():
@@ -166,8 +168,6 @@ def main(args) -> dict:
     if args.test_only:
         log.info("--test_only: scoring %s, outputs in %s", run_dir / BEST_CHECKPOINT, out_dir)
     log.info("bodily_tsn %s on %s: %s", experiment, root, rt.describe())
-    clock = Stopwatch()
-    data = build_datasets(args, root, rt.is_main)
     for name, ds in data.items():
         log.info("%s: %d clips%s", name, len(ds), f" ({len(ds.skipped)} skipped)" if ds.skipped else "")
     log.info("frames: %s; starting weights: %s; dropout %s; head init %s", data["train"].source,

@@ -112,10 +112,15 @@ def predictions(model, dataset, args, rt, desc: str) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- train
-def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple) -> None:
+def training_data(args):
+    """(train set, val set, arch): opened before any run folder, so a missing or broken cache is one line."""
     train_set = build_dataset(args, arch_from_args(args), "train", train=True)
     arch = arch_from_args(args, train_set)
-    val_set = build_dataset(args, arch, "val", train=False)
+    return train_set, build_dataset(args, arch, "val", train=False), arch
+
+
+def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple, data) -> None:
+    train_set, val_set, arch = data
     log.info(f"train {len(train_set)} persons, val {len(val_set)}; {rt.describe()}")
     log.info(f"context trunk from {trunk_weights[0] or 'random weights'}, body trunk from "
              f"{trunk_weights[1] or 'random weights'}; trunks {'frozen' if args.freeze_trunks else 'trained'}; "
@@ -275,12 +280,15 @@ def main(args: argparse.Namespace):
         require_data_path(args)
         trunk_weights = (resolve_weights(args.context_weights, args.context_model, "--context_weights"),
                          resolve_weights(args.body_weights, args.body_model, "--body_weights"))
+        data = training_data(args)
+    elif args.checkpoint:  # a file that is not a checkpoint of this package is refused before any folder
+        model_from_checkpoint(args.checkpoint, Path(output) / experiment)
     rt = Runtime.from_namespace(args)
     result, out_dir = None, None
     try:
         if args.mode in ("train", "train_test"):
             run_dir, log = open_run(output, experiment, args, rt)
-            train(args, rt, run_dir, log, trunk_weights)
+            train(args, rt, run_dir, log, trunk_weights, data)
         else:
             run_dir = output / experiment
             if not run_dir.is_dir() and args.checkpoint and Path(args.checkpoint).is_file() and rt.is_main:

@@ -27,7 +27,9 @@ from collections import Counter
 from pathlib import Path
 
 from emotic_context.dataset import (
+    CACHE_ARRAYS,
     SPLITS,
+    cache_path,
     load_annotations_mat,
     read_port_csv,
     write_cache,
@@ -37,14 +39,31 @@ from shared_utils.files import DEMO_MARKER, atomic_write_text, make_folder
 from shared_utils.runtime import progress
 
 
+def check_cache_folder(save_dir: Path, csv_dir: Path | None) -> None:
+    """The cache folder is new, empty, or holds only what this script writes (a cache made before); a folder with
+    anything else (a user's files) is refused before anything is written. With --from_csv the input CSVs' own
+    folder may also be the cache folder (the port's default), as its CSVs are only read."""
+    if save_dir.exists() and not save_dir.is_dir():
+        raise SystemExit(f"error: --save_dir {save_dir} is a file; the cache is a folder")
+    if not save_dir.is_dir() or (csv_dir is not None and csv_dir.resolve() == save_dir.resolve()):
+        return
+    ours = {DEMO_MARKER, *(f"{split}.csv" for split in SPLITS),
+            *(cache_path(".", split, name).name for split in SPLITS for name in CACHE_ARRAYS)}
+    foreign = sorted(entry.name for entry in save_dir.iterdir() if entry.name not in ours)
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise SystemExit(f"error: --save_dir {save_dir} holds files this script does not write ({listed}); it is "
+                         "left untouched: give a new or empty folder")
+
+
 def main(args: argparse.Namespace) -> dict[str, int]:
     data_dir = Path(args.data_dir)
     save_dir = Path(args.save_dir) if args.save_dir else data_dir / args.save_dir_name
     image_root = data_dir / "emotic"
     splits = list(SPLITS) if args.label == "all" else [args.label]
     start = time.perf_counter()
+    csv_dir = Path(args.csv_dir) if args.csv_dir else save_dir
     if args.from_csv:
-        csv_dir = Path(args.csv_dir) if args.csv_dir else save_dir
         by_split = {split: (read_port_csv(csv_dir / f"{split}.csv"), Counter()) for split in splits}
     else:
         annotations = Path(args.annotations) if args.annotations else data_dir / "Annotations" / "Annotations.mat"
@@ -57,6 +76,7 @@ def main(args: argparse.Namespace) -> dict[str, int]:
                              f"layout puts them, e.g. {image_root / sample.folder / sample.filename} (expected "
                              f"{image_root}/<folder>/<file>, folders such as mscoco/images, framesdb/images, "
                              "emodb_small/images, ade20k/images); nothing was written")
+    check_cache_folder(save_dir, csv_dir if args.from_csv else None)
     make_folder(save_dir)
     if (data_dir / DEMO_MARKER).is_file():  # results from this cache are recorded as demo results
         atomic_write_text(save_dir / DEMO_MARKER, (data_dir / DEMO_MARKER).read_text())

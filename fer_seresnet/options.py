@@ -13,7 +13,7 @@ from shared_utils.runs import add_run_args
 ARCHS = ("cnn", "se_cnn", "se_resnet18", "se_resnet34")
 DATASETS = ("fer2013", "ferplus", "rafdb", "folder")
 FERPLUS_MODES = ("majority", "probability", "crossentropy")
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_cnn.pt"
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_resnet18.pt"
 # early_learning.py: ARCH:INIT:OPTIMISER:LR, one factor changed at a time
 DEFAULT_VARIANTS = ["cnn:std:sgd:0.05", "se_resnet18:zero:sgd:0.05", "se_resnet18:std:sgd:0.05",
                     "se_resnet18:zero-nose:sgd:0.05", "se_resnet18:std-nose:sgd:0.05",
@@ -50,7 +50,8 @@ def train_parser(add_help: bool = True) -> argparse.ArgumentParser:
                        help="SE-ResNets: start each residual branch's last BN at zero (blocks begin as identities)")
     model.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm under DDP (CUDA)")
     model.add_argument("--pretrained", default=None,
-                       help="initialise from this checkpoint / state_dict, or a registry name (fer2013_se_cnn)")
+                       help="initialise from this checkpoint / state_dict, or a registry name "
+                            "(fer2013_se_resnet18, fer2013_se_cnn)")
 
     aug = parser.add_argument_group("augmentation")
     aug.add_argument("--crop-size", default=44, type=cli.positive_int, help="random crop at train, centre crop at test")

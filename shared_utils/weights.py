@@ -101,6 +101,11 @@ ENTRIES: dict[str, WeightsEntry] = {e.name: e for e in (
                  "torchvision's ImageNet AlexNet, the trunk start of the paper's FCN-32s recipe",
                  f"{_TV}/alexnet-owt-7be5be79.pth", "Peng et al. ICIP 2016 (FCN-32s AlexNet)", "emotionroi_ex",
                  "alexnet"),
+    WeightsEntry("fer2013_se_resnet18", "fer2013_se_resnet18.pt",
+                 "SE-ResNet-18 width 32 trained for this repository on FER2013, the default of fer_seresnet's predict "
+                 "and evaluate (fp16; scores and command in MANIFEST.json)",
+                 "repo:fer_seresnet/models/fer2013_se_resnet18.pt",
+                 "this repository, fer_seresnet/models/MANIFEST.json", "fer_seresnet", "se_resnet18"),
     WeightsEntry("fer2013_se_cnn", "fer2013_se_cnn.pt",
                  "SE-CNN width 16 trained for this repository on FER2013 (fp16; scores and command in MANIFEST.json)",
                  "repo:fer_seresnet/models/fer2013_se_cnn.pt", "this repository, fer_seresnet/models/MANIFEST.json",

@@ -21,7 +21,9 @@ def test_shipped_model_matches_its_manifest():
     manifest = json.loads((SHIPPED_CHECKPOINT.parent / "MANIFEST.json").read_text())[SHIPPED_CHECKPOINT.name]
     assert hashlib.sha256(SHIPPED_CHECKPOINT.read_bytes()).hexdigest() == manifest["sha256"]
     assert manifest["data"] == "real" and manifest["dataset"] == "fer2013" and manifest["test_split"] == "public_test"
-    assert manifest["test_accuracy_ten_crop"] > 0.6 and SHIPPED_CHECKPOINT.stat().st_size < 5e6
+    # the best real FER2013 model trained here (README: 69.07 % ten-crop), fp16, a few MB
+    assert manifest["arch"] == "se_resnet18" and manifest["test_accuracy_ten_crop"] > 0.69
+    assert SHIPPED_CHECKPOINT.stat().st_size < 8e6
     assert evaluate.get_args_parser().parse_args(["--data-path", "x"]).checkpoint == str(SHIPPED_CHECKPOINT)
 
 
@@ -31,7 +33,7 @@ def test_shipped_model_reads_posed_photos(shared, capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(records) == 4 and all(len(r["faces"]) == 1 for r in records)
     right = [r["faces"][0]["label"] == POSED[photo.name] for r, photo in zip(records, photos)]
-    # Surprise and happiness are read; the posed anger (read as fear) and the turned disgust face (read as anger) are
+    # Surprise and happiness are read; the posed anger (read as sad) and the turned disgust face (read as anger) are
     # not: 2 of 4, the shipped model's measured level (README), short of the 3 of 4 we want from a better model.
     assert sum(right) >= 2 and right[:2] == [True, True], [(p.name, r["faces"][0]["label"])
                                                           for p, r in zip(photos, records)]
@@ -66,8 +68,9 @@ def test_registry_serves_the_shipped_model_offline_and_checks_it(tmp_path, monke
     from shared_utils.checkpoint import load_model_weights
 
     monkeypatch.setenv("VISUAL_EMOTION_OFFLINE", "1")
-    assert weights.local_file("fer2013_se_cnn", "--pretrained") == SHIPPED_CHECKPOINT  # no download, no cache
-    model = build_model("se_cnn", 7, 16)
+    assert weights.local_file("fer2013_se_resnet18", "--pretrained") == SHIPPED_CHECKPOINT  # no download, no cache
+    assert weights.local_file("fer2013_se_cnn", "--pretrained") == SHIPPED_CHECKPOINT.parent / "fer2013_se_cnn.pt"
+    model = build_model("se_resnet18", 7, 32)
     load_model_weights(model, SHIPPED_CHECKPOINT)
     shipped = torch.load(SHIPPED_CHECKPOINT, weights_only=True)["model"]
     assert torch.equal(model.state_dict()["fc.weight"], shipped["fc.weight"].float())
@@ -80,4 +83,4 @@ def test_registry_serves_the_shipped_model_offline_and_checks_it(tmp_path, monke
     (copy / SHIPPED_CHECKPOINT.name).write_bytes(bytes(data))
     monkeypatch.setattr(weights, "REPO_ROOT", tmp_path)
     with pytest.raises(SystemExit, match="is not the .* its MANIFEST.json records"):
-        weights.fetch("fer2013_se_cnn")
+        weights.fetch("fer2013_se_resnet18")

@@ -37,3 +37,10 @@ def shared_path(relative: str) -> Path:
 def shared():
     """``shared("data/fer2013/...")`` -> Path, with the skip/fail rule of :func:`shared_path`."""
     return shared_path
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """monkeypatch for module-scoped fixtures (pytest's own is function-scoped)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch

@@ -7,8 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import torch
-from helpers.mistakes import assert_one_line_error, case_ids, run_module
+from helpers.mistakes import assert_one_line_error, case_ids, run_module, write_user_files
 
 from bodily_tsn.demo_data import make_demo_dataset
 from bodily_tsn.train_EmoReact import get_args_parser
@@ -20,21 +19,10 @@ TINY = ["--arch", "mobilenet_v2", "--num_segments", "2", "--crop_size", "32", "-
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-@pytest.fixture(scope="module")
 def workspace(tmp_path_factory, monkeypatch_module):
     root = tmp_path_factory.mktemp("bodily_mistakes")
     demo = make_demo_dataset(root / "demo", {"train": 4, "val": 2, "test": 2}, show_progress=False)
-    (root / "user_data").mkdir()
-    (root / "user_data" / "notes.txt").write_text("a user's file\n")
-    (root / "a_file").write_text("not a folder\n")
-    torch.save([1, 2, 3], root / "list.pt")
-    (root / "bad_bool.yaml").write_text("shift: perhaps\n")
-    (root / "bad_type.yaml").write_text("num_segments: three\n")
+    write_user_files(root, {"bad_bool.yaml": "shift: perhaps\n", "bad_type.yaml": "num_segments: three\n"})
 
     def broken_copy(name: str):
         copy = root / name

@@ -6,8 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import torch
-from helpers.mistakes import assert_one_line_error, case_ids
+from helpers.mistakes import assert_one_line_error, case_ids, write_user_files
 
 TRAIN = ["--epochs", "1", "--batch_size", "8", "--context_weights", "none", "--body_weights", "none"]
 
@@ -19,12 +18,7 @@ def workspace(tmp_path_factory, tiny_dataset, tiny_run):
     root = tmp_path_factory.mktemp("emotic_mistakes")
     shutil.copytree(tiny_dataset[0], root / "EMOTIC")
     shutil.copytree(tiny_run[0], root / "run")
-    (root / "user_data").mkdir()
-    (root / "user_data" / "notes.txt").write_text("a user's file\n")
-    (root / "a_file").write_text("not a folder\n")
-    torch.save([1, 2, 3], root / "list.pt")
-    (root / "bad_bool.yaml").write_text("mask_body: perhaps\n")
-    (root / "bad_type.yaml").write_text("epochs: many\n")
+    write_user_files(root, {"bad_bool.yaml": "mask_body: perhaps\n", "bad_type.yaml": "epochs: many\n"})
 
     # images unpacked one folder too high: <data_dir>/<dataset>/images instead of <data_dir>/emotic/<dataset>/...
     too_high = root / "too_high"

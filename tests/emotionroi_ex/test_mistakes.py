@@ -8,8 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
-from helpers.mistakes import assert_one_line_error, case_ids
+from helpers.mistakes import assert_one_line_error, case_ids, write_user_files
 from PIL import Image
 
 from emotionroi_ex.dataset import load_map
@@ -23,12 +22,7 @@ TINY = ["--backbone", "resnet50", "--arch", "fcn_resnet50", "--input-size", "32"
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("eroi_mistakes")
     demo = write_demo_dataset(root / "EmotionROI", per_class=4, seed=5, size_range=(40, 48))
-    (root / "user_data").mkdir()
-    (root / "user_data" / "notes.txt").write_text("a user's file\n")
-    (root / "a_file").write_text("not a folder\n")
-    torch.save([1, 2, 3], root / "list.pt")
-    (root / "bad_type.yaml").write_text("epochs: many\n")
-    (root / "bad_bool.yaml").write_text("wd_skip_norm_bias: perhaps\n")
+    write_user_files(root, {"bad_type.yaml": "epochs: many\n", "bad_bool.yaml": "wd_skip_norm_bias: perhaps\n"})
 
     def broken_copy(name: str):
         copy = root / name / "EmotionROI"

@@ -8,8 +8,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-import torch
-from helpers.mistakes import assert_one_line_error, case_ids, run_module
+from helpers.mistakes import assert_one_line_error, case_ids, run_module, write_user_files
 
 from fer_seresnet.dataset import read_gray
 from fer_seresnet.demo_data import write_demo
@@ -22,13 +21,8 @@ def workspace(tmp_path_factory, monkeypatch_module):
     root = tmp_path_factory.mktemp("fer_mistakes")
     demo = write_demo(root / "demo", layout="both")
     fer = demo / "fer2013"
-    (root / "user_data").mkdir()
-    (root / "user_data" / "notes.txt").write_text("a user's file\n")
-    (root / "a_file").write_text("not a folder\n")
-    torch.save([1, 2, 3], root / "list.pt")
-    (root / "bad_type.yaml").write_text("batch_size: many\n")
-    (root / "bad_bool.yaml").write_text("eval_ten_crop: perhaps\n")
-    (root / "unknown_key.yaml").write_text("batch_sise: 8\n")
+    write_user_files(root, {"bad_type.yaml": "batch_size: many\n", "bad_bool.yaml": "eval_ten_crop: perhaps\n",
+                            "unknown_key.yaml": "batch_sise: 8\n"})
 
     # broken copies of the demo data
     folders = root / "truncated_jpeg"
@@ -52,12 +46,6 @@ def workspace(tmp_path_factory, monkeypatch_module):
                                              "--experiment", "tiny", *TINY], monkeypatch_module)
     assert code in (0, None)
     return root
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 # (module, arguments with {root} placeholders, text the error line must contain)

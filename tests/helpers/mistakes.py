@@ -15,6 +15,20 @@ from pathlib import Path
 import pytest
 
 
+def write_user_files(root: Path, configs: dict[str, str]) -> None:
+    """What a user's workspace holds beside the data: a folder of their own (``user_data/notes.txt``), a plain file
+    where a folder is expected (``a_file``), a .pt file that is not a checkpoint (``list.pt``) and config files
+    (name -> text) with bad values."""
+    import torch
+
+    (root / "user_data").mkdir()
+    (root / "user_data" / "notes.txt").write_text("a user's file\n")
+    (root / "a_file").write_text("not a folder\n")
+    torch.save([1, 2, 3], root / "list.pt")
+    for name, text in configs.items():
+        (root / name).write_text(text)
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """Every path under ``root`` with its content hash ("dir" for folders)."""
     return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir")

@@ -45,6 +45,10 @@ def workspace(tmp_path_factory, monkeypatch_module):
             # every frame but the first (read when the clips are indexed) of every training clip: met in the
             # first training batch
             frame.write_bytes(frame.read_bytes()[:200])
+    # the same frames in the --frames_dir layout (<dir>/<stem>/000001.jpg, as tools/vid2img_emoreact.py writes)
+    for split in ("Train", "Validation", "Test"):
+        for folder in sorted((corrupt / "Data" / split).iterdir()):
+            shutil.copytree(folder, root / "frames_dir_corrupt" / folder.name.removesuffix("_frames_full"))
     corrupt_first = broken_copy("corrupt_first_frame")
     first = sorted((corrupt_first / "Data" / "Validation").iterdir())[0] / "000001.jpg"
     first.write_bytes(b"not a jpeg")
@@ -100,6 +104,11 @@ CASES = [
      "corrupt_first_frame/Data/Validation/", None),
     ("bodily_tsn.train_EmoReact", [*TINY, "--data_root", "{root}/corrupt_frame", "--output", "{root}/runs_mid",
                                    "--exp_name", "mid"], "corrupt_frame/Data/Train/", "runs_mid"),
+    ("bodily_tsn.train_EmoReact", [*TINY, "--data_root", "{root}/demo", "--frames_dir", "{root}/frames_dir_corrupt",
+                                   "--output", "{root}/runs_mid", "--exp_name", "mid_frames_dir"],
+     "frames_dir_corrupt/demo", "runs_mid"),
+    ("bodily_tsn.cam", ["--run", "{root}/runs/tiny", "--label", "Happiness", "--out", "{root}/a_file/cam"], "a_file",
+     None),
 ]
 
 

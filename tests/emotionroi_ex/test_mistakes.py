@@ -66,6 +66,8 @@ CASES = [
                                    "--output", "{root}/maps"], "list.pt", None),
     ("emotionroi_ex.infer_FCNEL", ["--weights", "{root}/missing.pt", "--input", "{root}/EmotionROI/images",
                                    "--output", "{root}/maps"], "missing.pt", None),
+    ("emotionroi_ex.train_EmoFCNEL", ["--data-path", "{root}/EmotionROI", *TINY, "--output", "{root}/a_file/runs"],
+     "a_file", None),
     ("emotionroi_ex.demo_data", ["--out", "{root}/eroi", "--min-size", "200", "--max-size", "100"], "--min-size",
      None),
     ("emotionroi_ex.demo_data", ["--out", "{root}/user_data"], "user_data", None),

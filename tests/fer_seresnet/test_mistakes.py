@@ -84,6 +84,10 @@ CASES = [
     ("fer_seresnet.predict", ["{root}/no_photo.jpg"], "no_photo.jpg"),
     ("fer_seresnet.predict", ["{root}/a_file", "--every", "0"], "--every"),
     ("fer_seresnet.predict", ["{root}/a_file"], "a_file"),  # not an image
+    ("fer_seresnet.predict", ["{root}/demo/rafdb", "--out", "{root}/a_file/predictions"], "a_file"),
+    ("fer_seresnet.visualize", ["--checkpoint", "{root}/runs/tiny/checkpoint_best.pt", "--data-path",
+                                "{root}/demo/fer2013", "--out", "{root}/a_file/figs"], "a_file"),
+    ("fer_seresnet.export_model", ["{root}/runs/tiny", "--out", "{root}/shipped.pt"], "demo"),
     ("fer_seresnet.predict", ["{root}/demo/rafdb", "--checkpoint", "{root}/list.pt"], "list.pt"),
     ("fer_seresnet.dataset", ["describe", "--dataset", "fer2013", "--data-path", "{root}/no_such_folder"],
      "no_such_folder"),

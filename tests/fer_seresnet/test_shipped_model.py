@@ -21,8 +21,8 @@ def test_shipped_model_matches_its_manifest():
     manifest = json.loads((SHIPPED_CHECKPOINT.parent / "MANIFEST.json").read_text())[SHIPPED_CHECKPOINT.name]
     assert hashlib.sha256(SHIPPED_CHECKPOINT.read_bytes()).hexdigest() == manifest["sha256"]
     assert manifest["data"] == "real" and manifest["dataset"] == "fer2013" and manifest["test_split"] == "public_test"
-    # the best real FER2013 model trained here (README: 69.07 % ten-crop), fp16, a few MB
-    assert manifest["arch"] == "se_resnet18" and manifest["test_accuracy_ten_crop"] > 0.69
+    # the best real FER2013 model trained here (README: 70.16 % ten-crop), fp16, a few MB
+    assert manifest["arch"] == "se_resnet18" and manifest["test_accuracy_ten_crop"] > 0.70
     assert SHIPPED_CHECKPOINT.stat().st_size < 8e6
     assert evaluate.get_args_parser().parse_args(["--data-path", "x"]).checkpoint == str(SHIPPED_CHECKPOINT)
 
@@ -33,7 +33,7 @@ def test_shipped_model_reads_posed_photos(shared, capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(records) == 4 and all(len(r["faces"]) == 1 for r in records)
     right = [r["faces"][0]["label"] == POSED[photo.name] for r, photo in zip(records, photos)]
-    # Surprise and happiness are read; the posed anger (read as sad) and the turned disgust face (read as anger) are
+    # Surprise and happiness are read; the posed anger (read as fear) and the turned disgust face (read as anger) are
     # not: 2 of 4, the shipped model's measured level (README), short of the 3 of 4 we want from a better model.
     assert sum(right) >= 2 and right[:2] == [True, True], [(p.name, r["faces"][0]["label"])
                                                           for p, r in zip(photos, records)]

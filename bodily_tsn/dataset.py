@@ -281,6 +281,16 @@ def frame_folder_count(folder: Path) -> int:
     return len(list(folder.glob("[0-9][0-9][0-9][0-9][0-9][0-9].jpg")))
 
 
+def frame_size(folder: Path) -> tuple[int, int]:
+    """(width, height) of a clip's first extracted frame, from its header only (indexing decodes no pixels)."""
+    path = folder / "000001.jpg"
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError) as exc:
+        raise BadClipError(f"{path}: cannot read frame ({exc})") from None
+
+
 def read_folder_frames(folder: Path, indices) -> list[np.ndarray]:
     frames = []
     for i in indices:
@@ -478,7 +488,7 @@ class EmoReactClips(Dataset):
             num_frames = frame_folder_count(folder)
             if num_frames == 0:
                 raise BadClipError(f"{folder}: no extracted frames (000001.jpg ...)")
-            height, width = read_folder_frames(folder, [0])[0].shape[:2]
+            width, height = frame_size(folder)
         else:
             num_frames, width, height = video_info(video)
         meta = ClipMeta(record, video, num_frames, width, height, frames_folder=folder)

@@ -164,11 +164,12 @@ def train(args, rt: Runtime, run_dir: Path, log, trunk_weights: tuple, data) -> 
 
 
 # --------------------------------------------------------------------------- test
-def test(args, rt: Runtime, run_dir: Path, log, out_dir: Path | None = None) -> dict:
-    """Score the run's best checkpoint (or ``--checkpoint``); outputs go to ``out_dir`` (default: the run)."""
+def test(args, rt: Runtime, run_dir: Path, log, out_dir: Path | None = None, loaded=None) -> dict:
+    """Score the run's best checkpoint (or ``--checkpoint``, ``loaded`` if main already read it); outputs go to
+    ``out_dir`` (default: the run)."""
     clock = Stopwatch()
     out_dir = out_dir or run_dir
-    model, arch, checkpoint = model_from_checkpoint(args.checkpoint, run_dir)
+    model, arch, checkpoint = loaded or model_from_checkpoint(args.checkpoint, run_dir)
     model = rt.prepare_model(model)
     # the data options are this command's, the input sizes and masking the checkpoint's (build_dataset reads `arch`)
     val_set = build_dataset(args, arch, "val", train=False)
@@ -229,13 +230,13 @@ def parse_inference_rows(path: Path, image_dir: Path | None):
         yield number, image_path, box, None
 
 
-def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
+def inference(args, rt: Runtime, run_dir: Path, log, loaded=None) -> Path:
     if not args.inference_file:
         raise SystemExit("error: --mode inference needs --inference_file (lines 'path x1 y1 x2 y2')")
     list_path = Path(args.inference_file)
     if not list_path.is_file():
         raise SystemExit(f"error: {list_path}: inference file not found")
-    model, arch, _ = model_from_checkpoint(args.checkpoint, run_dir)
+    model, arch, _ = loaded or model_from_checkpoint(args.checkpoint, run_dir)
     model = rt.prepare_model(model).eval()
     thresholds_path = Path(args.thresholds) if args.thresholds else run_dir / THRESHOLDS_FILE
     thresholds = load_thresholds(thresholds_path)
@@ -276,13 +277,14 @@ def inference(args, rt: Runtime, run_dir: Path, log) -> Path:
 # --------------------------------------------------------------------------- entry point
 def main(args: argparse.Namespace):
     output, experiment = resolve_run_location(args)
+    loaded = None  # (model, arch, path) of --checkpoint, read once
     if args.mode in ("train", "train_test"):  # before any run folder exists: a missing input is one line
         require_data_path(args)
         trunk_weights = (resolve_weights(args.context_weights, args.context_model, "--context_weights"),
                          resolve_weights(args.body_weights, args.body_model, "--body_weights"))
         data = training_data(args)
     elif args.checkpoint:  # a file that is not a checkpoint of this package is refused before any folder
-        model_from_checkpoint(args.checkpoint, Path(output) / experiment)
+        loaded = model_from_checkpoint(args.checkpoint, Path(output) / experiment)
     rt = Runtime.from_namespace(args)
     result, out_dir = None, None
     try:
@@ -306,9 +308,9 @@ def main(args: argparse.Namespace):
             else:
                 log = get_logger(run_dir, rt.is_main)
         if args.mode in ("test", "train_test"):
-            result = test(args, rt, run_dir, log, out_dir)
+            result = test(args, rt, run_dir, log, out_dir, loaded)
         if args.mode == "inference":
-            result = inference(args, rt, run_dir, log)
+            result = inference(args, rt, run_dir, log, loaded)
     finally:
         rt.close()
     return result

@@ -94,7 +94,8 @@ def run(args, conditioned: bool, extra_metrics=None):
     else:
         weights = Path(args.weights) if args.weights else run_dir / chosen
     rt.barrier()  # rank 0 writes the checkpoints; everyone reads them
-    load_model_weights(rt.unwrap(model), weights)
+    if not (args.eval_only and args.weights):  # --weights was loaded above, before any folder
+        load_model_weights(rt.unwrap(model), weights)
     log.info(f"scoring {weights} on the test split at native resolution")
     metrics = score_test_split(args, model, rt, out_dir, log, conditioned, test_set,
                                _SubsetView(train_full, train_idx), extra_metrics,

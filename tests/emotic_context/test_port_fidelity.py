@@ -195,7 +195,7 @@ torch.save({"c": context.state_dict(), "b": body.state_dict(), "f": fusion.state
 '''
 
 
-def test_a_port_users_saved_models_convert_and_run(tiny_dataset, tmp_path, shared):
+def test_a_port_users_saved_models_convert_and_run(tiny_dataset, tmp_path, shared, monkeypatch):
     (tmp_path / "emotic.py").write_text(PORT_EMOTIC)
     (tmp_path / "models").mkdir()
     subprocess.run([sys.executable, "-c", SAVE_AS_THE_PORT], cwd=tmp_path, check=True)
@@ -212,19 +212,25 @@ def test_a_port_users_saved_models_convert_and_run(tiny_dataset, tmp_path, share
     assert torch.equal(ours["cat_head.bias"], ref["f"]["fc_cat.bias"])
     with pytest.raises(SystemExit, match="already exists"):
         convert_port.main([str(tmp_path / "models"), str(out)])
-    # --mode test and inference run on it (a new run folder is made for the outputs)
+    # --mode test and inference run on it (a new run folder is made for the outputs), each reading it once
+    from emotic_context import main as emotic_main
+
+    reads, read = [], emotic_main.model_from_checkpoint
+    monkeypatch.setattr(emotic_main, "model_from_checkpoint", lambda *a: reads.append(a[0]) or read(*a))
     root, _ = tiny_dataset
     run_dir = tmp_path / "port_run"
     metrics = run_main(["--mode", "test", "--checkpoint", str(out), "--data_path", str(root / "emotic_pre"),
                         "--experiment_path", str(run_dir)])
     assert metrics["mAP_percent"] is not None and (run_dir / "results.json").is_file()
     assert load_results(run_dir / "results.json")["data"] == "demo"  # from demo_data.py's marker
+    assert reads == [str(out)]
     photo = shared("data/emotic/sample_photo.png")
     box = json.loads(shared("data/emotic/sample_photo.json").read_text())["body_bbox_x1y1x2y2_approx"]
     listing = tmp_path / "list.txt"
     listing.write_text(f"{photo} {' '.join(str(int(v)) for v in box)}\n")
     run_main(["--mode", "inference", "--checkpoint", str(out), "--experiment_path", str(run_dir),
               "--inference_file", str(listing)])
+    assert reads == [str(out)] * 2
     port_line = (run_dir / "inference_list.txt").read_text().splitlines()[0].split()
     assert port_line[0] == str(photo) and len(port_line) >= 4 and all("." in v for v in port_line[-3:])
 

@@ -186,13 +186,18 @@ def test_baselines_script(demo_root, tmp_path):
     assert len(grid) == 6 and all(0 < v < 1 for v in grid)
 
 
-def test_eval_only_rescores_the_same(fcnel_run, demo_root):
+def test_eval_only_rescores_the_same(fcnel_run, demo_root, monkeypatch):
+    from emotionroi_ex import map_training
+
     out, run_dir = fcnel_run
+    reads, read = [], map_training.load_model_weights
+    monkeypatch.setattr(map_training, "load_model_weights", lambda model, path: reads.append(path) or read(model, path))
     again = train_FCNEL.main(_args(train_FCNEL, [
         "--data-path", str(demo_root), "--output", str(out), "--experiment", "rescored", "--eval-only",
         "--weights", str(run_dir / "checkpoint_last.pt"), "--no-baselines-grid", *TINY]))
     a = load_results(run_dir / "results.json")["metrics"]
     b = load_results(again / "results.json")["metrics"]
+    assert reads == [str(run_dir / "checkpoint_last.pt")]  # read once: refused or accepted before any folder
     assert b["mae"] == pytest.approx(a["mae"], abs=1e-9) and b["f_measure"] == pytest.approx(a["f_measure"], abs=1e-9)
     # Scoring the run itself (even with --overwrite) leaves every file its training wrote; outputs in RUN/eval/
     written = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}

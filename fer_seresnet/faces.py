@@ -2,8 +2,9 @@
 faces page (``app.py``).
 
 Faces are found with OpenCV's bundled frontal-face detector (Haar cascade; OpenCV's profile cascade, on the image
-and its mirror, when the frontal one finds nothing); each face box, never the whole photo, is cut out, turned to
-grey and resized to the 48x48 the FER2013 models were trained on, then classified (centre crop, as evaluation).
+and its mirror, when the frontal one finds nothing); each face, never the whole photo, is cut out as the square
+``FACE_BOX_SCALE`` times its box (FER2013's own framing, measured by ``framing.py``), turned to grey and resized to
+the 48x48 the FER2013 models were trained on, then classified (centre crop, as evaluation).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_seresnet.options import SHIPPED_CHECKPOINT
+from fer_seresnet.options import FACE_BOX_SCALE, SHIPPED_CHECKPOINT
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -47,26 +48,15 @@ def _drop_overlaps(boxes: list[tuple[int, int, int, int]], max_iou: float = 0.3)
     return [boxes[i] for i in kept]
 
 
-class FacePredictor:
-    """Detector + classifier: ``faces(rgb) -> [{"box", "label", "probs"}]`` (largest face first)."""
+class FaceDetector:
+    """OpenCV's bundled Haar cascades: frontal faces, else turned faces (profile cascade, image and mirror)."""
 
-    def __init__(self, checkpoint: str | Path | None = None, device: str = "auto", min_face: int = 24):
-        from fer_seresnet.presets import ClassificationPresetEval
-        from fer_seresnet.scoring import model_from_checkpoint
-        from shared_utils.runtime import Runtime
-
-        path = Path(checkpoint) if checkpoint else SHIPPED_CHECKPOINT
-        self.rt = Runtime.from_args(device, amp=False)
-        self.model, self.options, _ = model_from_checkpoint(path, self.rt)
-        self.model.eval()
-        self.class_names = list(self.options.get("class_names") or ("angry", "disgust", "fear", "happy", "sad",
-                                                                    "surprise", "neutral"))
-        self.preset = ClassificationPresetEval(self.options["crop_size"], False, self.options["mean"],
-                                               self.options["std"])
+    def __init__(self, min_face: int = 24):
         self.frontal, self.profile = (_cascade(name) for name in ("frontalface_default", "profileface"))
         self.min_face = min_face
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    def __call__(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Boxes ``(x1, y1, x2, y2)``, largest first."""
         import cv2
 
         gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -84,27 +74,66 @@ class FacePredictor:
                                                for x1, y1, x2, y2 in run(self.profile, cv2.flip(gray, 1))]
         return _drop_overlaps(sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])))
 
-    def face_tensor(self, rgb: np.ndarray, boxes):
-        import cv2
+
+def face_square(box, scale: float = FACE_BOX_SCALE) -> tuple[int, int, int]:
+    """``(left, top, side)`` of the square ``scale`` times the box's side around the box's centre."""
+    x1, y1, x2, y2 = box
+    side = max(1, round(max(x2 - x1, y2 - y1) * scale))
+    return round((x1 + x2 - side) / 2), round((y1 + y2 - side) / 2), side
+
+
+def crop_face(gray: np.ndarray, box, scale: float = FACE_BOX_SCALE, size: int = 48) -> np.ndarray:
+    """The face's square (``face_square``) resized to ``size``; where it reaches past the photo's edge the edge
+    pixels are repeated (never the whole photo squashed)."""
+    import cv2
+
+    left, top, side = face_square(box, scale)
+    height, width = gray.shape[:2]
+    pad = max(0, -left, -top, left + side - width, top + side - height)
+    if pad:
+        gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    patch = gray[top + pad:top + pad + side, left + pad:left + pad + side]
+    return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR)
+
+
+class FacePredictor:
+    """Detector + classifier: ``faces(rgb) -> [{"box", "label", "probs"}]`` (largest face first)."""
+
+    def __init__(self, checkpoint: str | Path | None = None, device: str = "auto", min_face: int = 24,
+                 face_scale: float = FACE_BOX_SCALE):
+        from fer_seresnet.presets import ClassificationPresetEval
+        from fer_seresnet.scoring import model_from_checkpoint
+        from shared_utils.runtime import Runtime
+
+        path = Path(checkpoint) if checkpoint else SHIPPED_CHECKPOINT
+        self.rt = Runtime.from_args(device, amp=False)
+        self.model, self.options, _ = model_from_checkpoint(path, self.rt)
+        self.model.eval()
+        self.class_names = list(self.options.get("class_names") or ("angry", "disgust", "fear", "happy", "sad",
+                                                                    "surprise", "neutral"))
+        self.preset = ClassificationPresetEval(self.options["crop_size"], False, self.options["mean"],
+                                               self.options["std"])
+        self.detect = FaceDetector(min_face)
+        self.face_scale = face_scale
+
+    def classify(self, crops: np.ndarray):
+        """(model inputs, probabilities) for 48x48 grey faces ``crops`` (N, 48, 48) uint8."""
         import torch
 
-        from fer_seresnet.dataset import IMAGE_SIZE
-
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        crops = [cv2.resize(gray[y1:y2, x1:x2], (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
-                 for x1, y1, x2, y2 in boxes]
-        return torch.from_numpy(np.stack(crops)), crops
+        inputs = self.rt.to_device(self.preset(torch.from_numpy(np.ascontiguousarray(crops))))
+        with torch.no_grad():
+            return inputs, self.model(inputs).float().softmax(1).cpu().numpy()
 
     def faces(self, rgb: np.ndarray, cam: bool = False) -> list[dict]:
-        import torch
+        import cv2
+
+        from fer_seresnet.dataset import IMAGE_SIZE
 
         boxes = self.detect(rgb)
         if not boxes:
             return []
-        raw, crops = self.face_tensor(rgb, boxes)
-        inputs = self.rt.to_device(self.preset(raw))
-        with torch.no_grad():
-            probs = self.model(inputs).float().softmax(1).cpu().numpy()
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        inputs, probs = self.classify(np.stack([crop_face(gray, box, self.face_scale, IMAGE_SIZE) for box in boxes]))
         out = [{"box": list(box), "label": self.class_names[int(p.argmax())],
                 "probs": {name: round(float(v), 4) for name, v in zip(self.class_names, p)}}
                for box, p in zip(boxes, probs)]
@@ -115,8 +144,22 @@ class FacePredictor:
             with CamExplainer(core, [core.stages[-1]]) as explainer:
                 maps = explainer(inputs, [int(p.argmax()) for p in probs])
             for face, heat in zip(out, maps):
-                face["cam"] = heat
+                face["cam"] = cam_on_box(heat, face["box"], self.face_scale, self.options["crop_size"], IMAGE_SIZE)
         return out
+
+
+def cam_on_box(heat: np.ndarray, box, scale: float, crop_size: int, size: int = 48) -> np.ndarray:
+    """The part of a face's Grad-CAM map that lies on its detector box (what ``annotate`` overlays). The map
+    covers the evaluation centre crop (``crop_size`` of ``size``) of the face's square; outside it, zero."""
+    import cv2
+
+    left, top, side = face_square(box, scale)
+    inner = max(1, round(side * crop_size / size))
+    margin = (side - inner) // 2
+    square = np.zeros((side, side), dtype=np.float32)
+    square[margin:margin + inner, margin:margin + inner] = cv2.resize(heat.astype(np.float32), (inner, inner))
+    x1, y1, x2, y2 = box
+    return square[max(0, y1 - top):y2 - top, max(0, x1 - left):x2 - left]
 
 
 def annotate(rgb: np.ndarray, faces: list[dict]) -> np.ndarray:

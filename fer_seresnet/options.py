@@ -14,6 +14,13 @@ ARCHS = ("cnn", "se_cnn", "se_resnet18", "se_resnet34")
 DATASETS = ("fer2013", "ferplus", "rafdb", "folder")
 FERPLUS_MODES = ("majority", "probability", "crossentropy")
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "models" / "fer2013_se_resnet18.pt"
+# How much wider than OpenCV's frontal-face box a FER2013 image is: the median of image side / box side over the
+# faces the detector finds in the Training holdout (`python -m fer_seresnet.framing --data-path data/fer2013`,
+# README "Face framing"). predict cuts a photo's face out this much wider than its box, so the network sees it
+# framed as in training; 1.0 is the box itself.
+FACE_BOX_SCALE = 1.2
+# predict's --face-scale: a cut-out narrower than the box would cut the face itself
+face_scale = cli.checked_type("face_scale", float, lambda v: 1 <= v <= 3, "is not between 1 and 3")
 # early_learning.py: ARCH:INIT:OPTIMISER:LR, one factor changed at a time
 DEFAULT_VARIANTS = ["cnn:std:sgd:0.05", "se_resnet18:zero:sgd:0.05", "se_resnet18:std:sgd:0.05",
                     "se_resnet18:zero-nose:sgd:0.05", "se_resnet18:std-nose:sgd:0.05",
@@ -150,7 +157,31 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--every", type=cli.positive_int, default=10, help="videos: classify every N-th frame")
     parser.add_argument("--min-face", type=cli.positive_int, default=24,
                         help="smallest face side the detector reports, pixels")
+    parser.add_argument("--face-scale", type=face_scale, default=FACE_BOX_SCALE,
+                        help="side of the cut-out face / side of the detector's box (default: FER2013's framing, "
+                             "measured by fer_seresnet.framing; 1 = the box itself)")
     parser.add_argument("--device", default="auto")
+    return parser
+
+
+
+def framing_parser() -> argparse.ArgumentParser:
+    parser = cli.ArgumentParser(
+        description="Where FER2013's faces sit in their images as OpenCV's face detector sees them, and the accuracy "
+                    "of predict's face cut-out at each framing, on the Training holdout")
+    parser.add_argument("--data-path", required=True, help="FER2013: fer2013.csv, a folder with it, or train/ + test/")
+    parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
+                        help="the model scored through the cut-out (default: the shipped model)")
+    parser.add_argument("--scales", type=face_scale, nargs="+", default=[1.0, 1.1, 1.2, 1.3, 1.4],
+                        help="framings scored: cut-out side / box side")
+    parser.add_argument("--upsample", type=cli.positive_int, default=4,
+                        help="each 48x48 face is enlarged this many times before detection (the detector's "
+                             "smallest face is 24 px)")
+    parser.add_argument("--holdout-fraction", default=0.1, type=cli.holdout_share,
+                        help="as train.py: the seeded stratified validation share of Training")
+    parser.add_argument("--split-seed", default=0, type=cli.nonnegative_int)
+    parser.add_argument("--limit", default=0, type=cli.nonnegative_int, help="N holdout faces, evenly spaced (0 = all)")
+    parser.add_argument("--device", default="cpu")
     return parser
 
 

@@ -2,9 +2,10 @@
 
     python -m fer_seresnet.predict photo.jpg [folder/ clip.mp4 ...] [--checkpoint FILE] [--json] [--out DIR] [--cam]
 
-Faces are found with OpenCV's bundled frontal-face detector (Haar cascade); each face box, never the whole photo,
-is cut out, turned to grey and resized to the 48x48 the FER2013 models were trained on, then classified (centre
-crop, as evaluation). ``--out`` receives one annotated image per input (boxes, labels, probabilities; ``--cam``
+Faces are found with OpenCV's bundled frontal-face detector (Haar cascade); each face, never the whole photo, is
+cut out as the square ``--face-scale`` times its box (default: FER2013's own framing, ``framing.py``), turned to
+grey and resized to the 48x48 the FER2013 models were trained on, then classified (centre crop, as evaluation).
+``--out`` receives one annotated image per input (boxes, labels, probabilities; ``--cam``
 adds each face's Grad-CAM overlay), keeping the input's relative path (``a/b.jpg`` -> ``a/b_pred.jpg``); a video
 gets a prediction every ``--every`` frames, an annotated frame and a plot of the emotions over time. ``--json``
 prints one JSON object per input on stdout: ``{"path": ..., "faces": [{"box": [x1, y1, x2, y2], "label": ...,
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if out is not None and out.exists() and not args.overwrite:
         raise SystemExit(f"error: {out} already exists; choose another --out or pass --overwrite")
     inputs = list_inputs(args.paths)
-    predictor = FacePredictor(args.checkpoint, args.device, args.min_face)
+    predictor = FacePredictor(args.checkpoint, args.device, args.min_face, args.face_scale)
     missing = 0
     for path, rel in inputs:
         stem = rel.with_suffix("").as_posix()

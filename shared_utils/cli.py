@@ -34,7 +34,7 @@ def _number(text: str, kind: type):
     return value
 
 
-def _checked_type(name: str, kind: type, accept, problem: str):
+def checked_type(name: str, kind: type, accept, problem: str):
     """An argparse type: ``text`` read as ``kind``, refused with "<value> <problem>" unless ``accept(value)``."""
     def parse(text: str):
         value = _number(text, kind)
@@ -47,13 +47,13 @@ def _checked_type(name: str, kind: type, accept, problem: str):
     return parse
 
 
-positive_int = _checked_type("positive_int", int, lambda v: v >= 1, "is not a positive integer")
-nonnegative_int = _checked_type("nonnegative_int", int, lambda v: v >= 0, "is negative")
-positive_float = _checked_type("positive_float", float, lambda v: v > 0, "is not a positive number")
-nonnegative_float = _checked_type("nonnegative_float", float, lambda v: v >= 0, "is negative")
-probability = _checked_type("probability", float, lambda v: 0 <= v <= 1, "is not between 0 and 1")
+positive_int = checked_type("positive_int", int, lambda v: v >= 1, "is not a positive integer")
+nonnegative_int = checked_type("nonnegative_int", int, lambda v: v >= 0, "is negative")
+positive_float = checked_type("positive_float", float, lambda v: v > 0, "is not a positive number")
+nonnegative_float = checked_type("nonnegative_float", float, lambda v: v >= 0, "is negative")
+probability = checked_type("probability", float, lambda v: 0 <= v <= 1, "is not between 0 and 1")
 # a share of the data held out: 1 would leave nothing to train on
-holdout_share = _checked_type("holdout_share", float, lambda v: 0 <= v < 1, "is not at least 0 and below 1")
+holdout_share = checked_type("holdout_share", float, lambda v: 0 <= v < 1, "is not at least 0 and below 1")
 
 
 # --method of every CAM script; shared_utils.gradcam maps them to pytorch-grad-cam's classes (named here so a

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
+from helpers.shared_data import shared_path
 
 import shared_utils  # noqa: F401  (before any torchvision import in a test module: CPU-only torch fix)
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 os.environ.setdefault("REPRO_NO_PROGRESS", "1")
 # Tests never download: a registered weights file that is not in the cache is an error at once.
@@ -20,17 +17,6 @@ os.environ.setdefault("VISUAL_EMOTION_OFFLINE", "1")
 # Tests use tiny tensors, where extra intra-op threads cost more than they give; and when the cores are
 # busy with other work, OpenMP threads spin-waiting on each other run 10-20x slower. One thread, unless told.
 torch.set_num_threads(int(os.environ.get("REPRO_TEST_THREADS", "1")))
-
-
-def shared_path(relative: str) -> Path:
-    """Path to real data under ../shared; skips the test when absent (fails if REQUIRE_SHARED_DATA=1)."""
-    path = SHARED_DIR / relative
-    if not path.exists():
-        message = f"real data {path} not found"
-        if os.environ.get("REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(message + " and REQUIRE_SHARED_DATA=1")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture

@@ -83,6 +83,8 @@ CASES = [
     ("fer_seresnet.demo_data", ["--out", "{root}/a_file"], "a_file"),
     ("fer_seresnet.predict", ["{root}/no_photo.jpg"], "no_photo.jpg"),
     ("fer_seresnet.predict", ["{root}/a_file", "--every", "0"], "--every"),
+    ("fer_seresnet.predict", ["{root}/a_file", "--face-scale", "0.8"], "--face-scale"),  # would cut the face itself
+    ("fer_seresnet.framing", ["--data-path", "{root}/no_data"], "no_data"),
     ("fer_seresnet.predict", ["{root}/a_file"], "a_file"),  # not an image
     ("fer_seresnet.predict", ["{root}/demo/rafdb", "--out", "{root}/a_file/predictions"], "a_file"),
     ("fer_seresnet.visualize", ["--checkpoint", "{root}/runs/tiny/checkpoint_best.pt", "--data-path",

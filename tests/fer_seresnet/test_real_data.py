@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 
 import pytest
 
@@ -11,17 +10,10 @@ from fer_seresnet import train
 from shared_utils.runs import parse_args_with_config
 
 
-def _unpack(shared, tmp_path):
-    archive = shared("data/fer2013/fer2013_msambare_train_publictest.tar.gz")
-    with tarfile.open(archive) as tar:
-        tar.extractall(tmp_path, filter="data")
-    return tmp_path
-
-
 @pytest.mark.shared_data
 @pytest.mark.slow
-def test_short_training_beats_majority_on_public_test(shared, tmp_path):
-    root = _unpack(shared, tmp_path / "fer2013")
+def test_short_training_beats_majority_on_public_test(real_fer2013, tmp_path):
+    root = real_fer2013
     # ~1 minute of CPU: 3,500 stratified training images, 3 epochs of a small plain CNN; validation is a 2%
     # holdout of Training, the untouched PublicTest is scored once at the end.
     argv = ["--data-path", str(root), "--arch", "cnn", "--width", "16", "--train-subset", "3500", "--epochs", "3",

@@ -33,8 +33,8 @@ def test_shipped_model_reads_posed_photos(shared, capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(records) == 4 and all(len(r["faces"]) == 1 for r in records)
     right = [r["faces"][0]["label"] == POSED[photo.name] for r, photo in zip(records, photos)]
-    # Surprise and happiness are read; the posed anger (read as fear) and the turned disgust face (read as anger) are
-    # not: 2 of 4, the shipped model's measured level (README), short of the 3 of 4 we want from a better model.
+    # Surprise and happiness are read; the posed anger (read as fear) and the turned disgust face (read as neutral)
+    # are not: 2 of 4, the shipped model's measured level (README), short of the 3 of 4 we want from a better model.
     assert sum(right) >= 2 and right[:2] == [True, True], [(p.name, r["faces"][0]["label"])
                                                           for p, r in zip(photos, records)]
 

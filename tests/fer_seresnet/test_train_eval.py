@@ -268,20 +268,22 @@ def test_predict_video_over_time(trained, shared, tmp_path, capsys):
 
 
 def test_predict_classifies_the_detected_box(trained, demo_root, monkeypatch):
-    """Without real photos: exactly the box the (stubbed) detector reports is cut out and classified."""
+    """Without real photos: exactly the square 1.2 times the box the (stubbed) detector reports, about its centre,
+    is cut out and classified."""
     from fer_seresnet.dataset import load_fer2013
     from fer_seresnet.faces import FacePredictor
 
     run_dir, _ = trained
-    predictor = FacePredictor(run_dir / "checkpoint_best.pt", "cpu")
-    face = load_fer2013(demo_root / "fer2013").splits["private_test"].images[0]
+    predictor = FacePredictor(run_dir / "checkpoint_best.pt", "cpu", face_scale=1.2)
+    face = cv2.resize(load_fer2013(demo_root / "fer2013").splits["private_test"].images[0].numpy(), (60, 60))
     canvas = np.full((200, 300, 3), 255, np.uint8)
-    canvas[50:98, 100:148] = face.numpy()[..., None]
-    monkeypatch.setattr(predictor, "detect", lambda rgb: [(100, 50, 148, 98)])
+    canvas[40:100, 100:160] = face[..., None]  # the 60 px face image; the box is its central 50 px
+    monkeypatch.setattr(predictor, "detect", lambda rgb: [(105, 45, 155, 95)])
     [result] = predictor.faces(canvas)
     with torch.no_grad():
-        expected = predictor.model(predictor.preset(face[None])).softmax(1)[0]
-    assert result["box"] == [100, 50, 148, 98]
+        cut_out = torch.from_numpy(cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA))
+        expected = predictor.model(predictor.preset(cut_out[None])).softmax(1)[0]
+    assert result["box"] == [105, 45, 155, 95]
     assert list(result["probs"].values()) == pytest.approx(expected.tolist(), abs=1e-4)
     assert result["label"] == predictor.class_names[int(expected.argmax())]
 

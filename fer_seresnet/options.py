@@ -164,7 +164,6 @@ def predict_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
 def framing_parser() -> argparse.ArgumentParser:
     parser = cli.ArgumentParser(
         description="Where FER2013's faces sit in their images as OpenCV's face detector sees them, and the accuracy "

@@ -2,6 +2,8 @@
 
     python -m fer_seresnet.curve runs/fer_seresnet/fer2013_se_cnn_cpu45min/summary.csv [more summary.csv ...] \
         --out curve.png [--labels "SE-CNN" ...] [--reference 0.7328 "VGG variant (FER2013 test)"]
+
+Curves given the same label (seeds of one network) share a colour and one legend entry.
 """
 
 from __future__ import annotations
@@ -36,9 +38,14 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error(f"--labels: {len(args.labels)} given for {len(args.summary_csv)} summary files")
     labels = args.labels or ["ours (val = 10% holdout of Training)"] * len(args.summary_csv)
     fig, ax = plt.subplots(figsize=(6, 4))
+    # Curves given the same label (seeds of one network) share a colour and one legend entry.
+    colours = {label: f"C{i}" for i, label in enumerate(dict.fromkeys(labels))}
+    in_legend: set[str] = set()
     for summary_csv, label in zip(args.summary_csv, labels, strict=True):
         minutes, accuracy = read_curve(summary_csv)
-        ax.plot([0, *minutes], [None, *accuracy], marker="o", label=label)
+        ax.plot([0, *minutes], [None, *accuracy], marker="o", markersize=4, color=colours[label],
+                label=None if label in in_legend else label)
+        in_legend.add(label)
     for value, label in args.reference:
         ax.axhline(float(value), linestyle="--", color="gray")
         ax.text(0, float(value) + 0.005, label, fontsize=8, color="gray")

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from fer_seresnet.options import curve_parser
-from shared_utils.files import make_folder
+from shared_utils.files import atomic_write
 
 
 def read_curve(summary_csv: str | Path) -> tuple[list[float], list[float]]:
@@ -56,9 +56,8 @@ def main(argv: list[str] | None = None) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     out = Path(args.out)
-    make_folder(out.parent)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    atomic_write(out, lambda handle: fig.savefig(handle, format="png", dpi=110))  # never a half-written figure
     plt.close(fig)
     return out
 

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     if args.labels and len(args.labels) != len(args.summary_csv):
         parser.error(f"--labels: {len(args.labels)} given for {len(args.summary_csv)} summary files")
-    labels = args.labels or ["ours (val = 10% holdout of Training)"] * len(args.summary_csv)
+    labels = args.labels or (["ours (val = 10% holdout of Training)"] if len(args.summary_csv) == 1
+                             else [Path(summary_csv).parent.name for summary_csv in args.summary_csv])  # run folders
     fig, ax = plt.subplots(figsize=(6, 4))
     # Curves given the same label (seeds of one network) share a colour and one legend entry.
     colours = {label: f"C{i}" for i, label in enumerate(dict.fromkeys(labels))}

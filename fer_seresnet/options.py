@@ -260,7 +260,9 @@ def curve_parser() -> argparse.ArgumentParser:
     parser = cli.ArgumentParser(description="Validation accuracy versus wall-clock time from runs' summary.csv files")
     parser.add_argument("summary_csv", nargs="+", help="train.py summary.csv files, one curve each")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--labels", nargs="+", default=None, help="one legend label per summary file")
+    parser.add_argument("--labels", nargs="+", default=None,
+                        help="one legend label per summary file (default: the run folder names); runs with one "
+                             "label share a colour")
     parser.add_argument("--reference", nargs=2, action="append", default=[], metavar=("VALUE", "LABEL"),
                         help="horizontal reference line (repeatable)")
     parser.add_argument("--title", default="validation accuracy vs training time")

@@ -31,6 +31,16 @@ def test_runs_with_one_label_share_a_colour_and_a_legend_entry(tmp_path, monkeyp
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["CNN", "SE-CNN"]
 
 
+def test_unlabelled_runs_are_told_apart_by_their_run_folders(tmp_path, monkeypatch):
+    runs = [_summary(tmp_path / name / "summary.csv", [(1, 0.4)]) for name in ("run_a", "run_b")]
+    figures = []
+    monkeypatch.setattr(curve.plt, "close", figures.append)
+    curve.main([*runs, "--out", str(tmp_path / "curve.png")])
+    [ax] = figures[0].axes
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["run_a", "run_b"]
+    assert ax.get_lines()[0].get_color() != ax.get_lines()[1].get_color()
+
+
 def test_a_summary_without_the_columns_is_refused_by_name(tmp_path):
     bad = tmp_path / "summary.csv"
     bad.write_text("epoch,train_loss\n1,0.5\n")

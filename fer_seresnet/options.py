@@ -27,6 +27,14 @@ DEFAULT_VARIANTS = ["cnn:std:sgd:0.05", "se_resnet18:zero:sgd:0.05", "se_resnet1
                     "se_resnet18:std:adamw:0.002", "cnn:std:adamw:0.002"]
 
 
+def add_holdout_arguments(group) -> None:
+    """The seeded validation holdout of Training, for train.py and every tool that must see the same faces."""
+    group.add_argument("--holdout-fraction", default=0.1, type=cli.holdout_share,
+                       help="share of Training held out for validation")
+    group.add_argument("--split-seed", default=0, type=cli.nonnegative_int,
+                       help="seed of the validation holdout (and of train.py's --train-subset)")
+
+
 def train_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = cli.ArgumentParser(description="Facial expression recognition training", add_help=add_help)
     data = parser.add_argument_group("data")
@@ -41,10 +49,7 @@ def train_parser(add_help: bool = True) -> argparse.ArgumentParser:
     data.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed CSV rows")
     data.add_argument("--val-source", default="auto", choices=["auto", "holdout", "public_test"],
                       help="auto: PublicTest if PrivateTest exists, else a seeded holdout of Training")
-    data.add_argument("--holdout-fraction", default=0.1, type=cli.holdout_share,
-                      help="share of Training held out for validation")
-    data.add_argument("--split-seed", default=0, type=cli.nonnegative_int,
-                      help="seed of the validation holdout and --train-subset")
+    add_holdout_arguments(data)
     data.add_argument("--train-subset", default=0, type=cli.nonnegative_int,
                       help="use only N (stratified) training images (0: all)")
 
@@ -176,9 +181,7 @@ def framing_parser() -> argparse.ArgumentParser:
     parser.add_argument("--upsample", type=cli.positive_int, default=4,
                         help="each 48x48 face is enlarged this many times before detection (the detector's "
                              "smallest face is 24 px)")
-    parser.add_argument("--holdout-fraction", default=0.1, type=cli.holdout_share,
-                        help="as train.py: the seeded stratified validation share of Training")
-    parser.add_argument("--split-seed", default=0, type=cli.nonnegative_int)
+    add_holdout_arguments(parser)  # train.py's holdout, so the faces measured are its validation faces
     parser.add_argument("--limit", default=0, type=cli.nonnegative_int, help="N holdout faces, evenly spaced (0 = all)")
     parser.add_argument("--device", default="cpu")
     return parser
